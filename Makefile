@@ -1,0 +1,134 @@
+# rowpipe: build, test, lint, install. GNU make + pkg-config; `make help` lists the targets.
+
+PREFIX    ?= /usr/local
+CXX       ?= g++
+VERSION   := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
+PKGS      := libmariadb hiredis rdkafka librabbitmq libmongoc-1.0 libzstd zlib
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+# BUILD names the variant's directory so asan and fuzz objects never mix with release ones.
+BUILD     ?= build
+OPT       ?= -O2 -g
+SAN       ?=
+CXXFLAGS  ?=
+override CXXFLAGS += -std=c++20 $(OPT) -Wall -Wextra -Werror -pthread $(SAN) -Ilib $(PKG_CFLAGS) \
+                     -DROWPIPE_VERSION='"$(VERSION)"' -MMD -MP
+LDFLAGS   ?=
+override LDFLAGS  += -pthread $(SAN)
+LDLIBS    = $(PKG_LIBS)
+
+TOOLS     := binlog-tail mq-pipe jsonl-to-redis jsonl-to-mongo
+LIB_SRCS  := $(shell find lib -name '*.cpp' | sort)
+LIB_OBJS  := $(LIB_SRCS:%.cpp=$(BUILD)/%.o)
+LIB       := $(BUILD)/librowpipe.a
+BIN_DIR   := $(if $(filter build,$(BUILD)),bin,$(BUILD)/bin)
+BINS      := $(TOOLS:%=$(BIN_DIR)/%)
+UNIT_SRCS := $(sort $(wildcard tests/unit/*.cpp))
+UNIT_OBJS := $(UNIT_SRCS:%.cpp=$(BUILD)/%.o)
+UNIT      := $(BUILD)/tests/unit-tests
+HELPER_SRCS := $(sort $(wildcard tests/helpers/*.cpp))
+HELPERS   := $(HELPER_SRCS:tests/helpers/%.cpp=$(BUILD)/tests/%)
+MANS      := $(sort $(wildcard man/*.[15]))
+
+.SECONDARY:
+
+.PHONY: all help deps test check-build unit asan fuzz lint format install uninstall clean demo
+
+all: $(BINS) $(UNIT) $(HELPERS)
+
+help:
+	@echo "make            build bin/ (the tools) and the test programs"
+	@echo "make deps       install build and test dependencies (Debian, as root)"
+	@echo "make test       deps, build, lint, unit, CLI and integration tests (real servers)"
+	@echo "make demo       MariaDB -> binlog-tail -> jsonl-to-redis on private servers"
+	@echo "make asan       build with ASan+UBSan into build-asan/ and run the unit tests"
+	@echo "make fuzz       build the libFuzzer targets with clang into build-fuzz/"
+	@echo "make lint       clang-format check, clang-tidy on lib/, groff check of man/"
+	@echo "make install    PREFIX=$(PREFIX): binaries and man pages"
+	@echo "make clean      remove build outputs"
+
+# V=1 shows the full commands.
+Q := $(if $(V),,@)
+
+$(BUILD)/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(if $(V),,@echo "  CXX $<")
+	$(Q)$(CXX) $(CXXFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BIN_DIR)/%: $(BUILD)/tools/%/main.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(if $(V),,@echo "  LD  $@")
+	$(Q)$(CXX) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+$(UNIT): $(UNIT_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(if $(V),,@echo "  LD  $@")
+	$(Q)$(CXX) $(LDFLAGS) $(UNIT_OBJS) $(LIB) $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: $(BUILD)/tests/helpers/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(if $(V),,@echo "  LD  $@")
+	$(Q)$(CXX) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+deps:
+	@scripts/deps.sh
+
+# The one command CI and the README use: installs what is missing, builds, runs every suite, and
+# ends with the summary line over all suites.
+test: deps
+	@$(MAKE) --no-print-directory -j2 all
+	@tests/run-all
+
+unit: $(UNIT)
+	$(UNIT)
+
+asan:
+	$(MAKE) --no-print-directory BUILD=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \
+	  SAN='-fsanitize=address,undefined -fno-sanitize-recover=undefined' all
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build-asan/tests/unit-tests
+
+# RapidJSON's iterators trip clang's C++20 reversed-operator warning.
+CLANG_WARN := -Wno-ambiguous-reversed-operator
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/*.cpp))
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.cpp=build-fuzz/%)
+fuzz:
+	$(MAKE) --no-print-directory BUILD=build-fuzz CXX=clang++ OPT='-O1 -g' CXXFLAGS=$(CLANG_WARN) \
+	  SAN='-fsanitize=fuzzer-no-link,address,undefined' build-fuzz/librowpipe.a
+	@for f in $(FUZZ_SRCS); do \
+	  n=$$(basename $$f .cpp); \
+	  echo "clang++ $$f -> build-fuzz/$$n"; \
+	  clang++ -std=c++20 -O1 -g $(CLANG_WARN) -Ilib $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined $$f \
+	    build-fuzz/librowpipe.a $(PKG_LIBS) -o build-fuzz/$$n || exit 1; \
+	done
+
+FORMAT_SRCS = $(shell find lib tools tests/unit tests/helpers tests/fuzz -name '*.cpp' -o -name '*.hpp' 2>/dev/null | sort)
+lint:
+	@tests/lint.sh
+
+format:
+	clang-format -i $(FORMAT_SRCS)
+
+install: $(BINS)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(filter %.1,$(MANS)) $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 $(filter %.5,$(MANS)) $(DESTDIR)$(PREFIX)/share/man/man5/
+
+uninstall:
+	rm -f $(TOOLS:%=$(DESTDIR)$(PREFIX)/bin/%) \
+	  $(patsubst man/%,$(DESTDIR)$(PREFIX)/share/man/man1/%,$(filter %.1,$(MANS))) \
+	  $(patsubst man/%,$(DESTDIR)$(PREFIX)/share/man/man5/%,$(filter %.5,$(MANS)))
+
+demo: deps
+	@$(MAKE) --no-print-directory -j2 all
+	@scripts/demo.sh
+
+clean:
+	rm -rf build build-asan build-fuzz bin
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

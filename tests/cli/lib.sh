@@ -1,0 +1,28 @@
+# Helpers for the CLI test scripts: each check prints `ok - SENTENCE` or `not ok - SENTENCE: why`.
+# Sourced; expects PATH to hold bin/ and the test programs (tests/run-all sets it up).
+
+ROOT=${ROWPIPE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+export PATH="$ROOT/bin:$ROOT/${BUILD:-build}/tests:$PATH"
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/rowpipe-cli.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+
+# expect SENTENCE CONDITION-COMMAND...: passes when the command succeeds.
+expect() {
+  local sentence=$1
+  shift
+  if "$@"; then echo "ok - $sentence"; else echo "not ok - $sentence"; fi
+}
+
+# expect_eq SENTENCE ACTUAL EXPECTED
+expect_eq() {
+  if [[ "$2" == "$3" ]]; then echo "ok - $1"
+  else echo "not ok - $1: got [$(printf '%s' "$2" | head -c 300)] want [$(printf '%s' "$3" | head -c 300)]"; fi
+}
+
+# run_capture CMD...: runs CMD, sets $status, $out (stdout) and $err (stderr).
+run_capture() {
+  "$@" >"$TMP/out" 2>"$TMP/err"
+  status=$?
+  out=$(cat "$TMP/out")
+  err=$(cat "$TMP/err")
+}
