@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <ctime>
 
 namespace rowpipe::log {
 namespace {
@@ -81,6 +82,15 @@ void finish_progress() {
   if (!g_progress_open) return;
   write_all(STDERR_FILENO, "\n");
   g_progress_open = false;
+}
+
+bool ProgressMeter::clock_due() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  int64_t ms = static_cast<int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
+  if (ms - last_ms_ < 500) return false;
+  last_ms_ = ms;
+  return true;
 }
 
 }  // namespace rowpipe::log

@@ -1,6 +1,7 @@
 // Diagnostics on stderr as `tool: level: [where: ]message`; stdout is for data only.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -32,5 +33,20 @@ bool stderr_is_terminal();
 // finish_progress() ends that line so later messages start clean.
 void progress(std::string_view text);
 void finish_progress();
+
+// Rate-limits progress reports for long work (snapshots, replays): due() is true at most twice a
+// second, and never when stderr is not a terminal, so hot loops can call it per row.
+class ProgressMeter {
+ public:
+  bool due() {
+    if (!stderr_is_terminal() || ++calls_ % 1024 != 0) return false;
+    return clock_due();
+  }
+
+ private:
+  bool clock_due();
+  uint64_t calls_ = 0;
+  int64_t last_ms_ = 0;
+};
 
 }  // namespace rowpipe::log

@@ -1,5 +1,5 @@
 # CLI conventions every tool shares: --help/--version, usage errors, exit codes, stderr format.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 
 for tool in binlog-tail mq-pipe jsonl-to-redis jsonl-to-mongo rowpipe-lines; do
   run_capture "$tool" --help

@@ -10,6 +10,7 @@
 #include "cli/app.hpp"
 #include "cli/error.hpp"
 #include "cli/log.hpp"
+#include "cli/options.hpp"
 #include "cli/secret.hpp"
 #include "event/key_template.hpp"
 #include "event/line_source.hpp"
@@ -23,14 +24,11 @@ namespace rowpipe {
 namespace {
 
 struct Config {
-  LineSourceOptions source;
+  SinkOptions sink;
   std::string checkpoint;
   std::string key;
-  std::string map;
   std::string url;
-  bool ack = false;
   int repeat = 1;
-  int idle_ms = 200;
 };
 
 int run(ToolArgs& args) {
@@ -38,39 +36,35 @@ int run(ToolArgs& args) {
   CLI::App app{"Validate rowpipe-events(5) lines and write them back in canonical form (test helper).",
                "rowpipe-lines"};
   add_version_flag(app, "rowpipe-lines");
-  app.add_option("FILE", c.source.files, "input files (default: stdin)");
-  app.add_option("--max-line-bytes", c.source.max_line_bytes, "longest accepted line");
-  app.add_option("--dead-letter", c.source.dead_letter, "set bad lines aside in FILE");
-  app.add_option("--max-errors", c.source.max_errors, "stop after more than N bad lines");
+  add_sink_options(app, c.sink);
   app.add_option("--checkpoint", c.checkpoint, "write the position after each flushed transaction");
   app.add_option("--key", c.key, "print each row's key (template) instead of the line");
-  app.add_option("--map", c.map, "map file for key columns");
   app.add_option("--url", c.url, "a server URL (only reported, redacted)");
-  app.add_flag("--ack", c.ack, "print applied-line counts instead of lines");
   app.add_option("--repeat", c.repeat, "write each output line N times")->check(CLI::PositiveNumber);
-  app.add_option("--idle-ms", c.idle_ms, "flush when input is idle this long");
+  app.add_option("--idle-ms", c.sink.idle_ms, "flush when input is idle this long");
   if (int code = parse_options(app, args); code >= 0) return code;
 
   std::optional<KeyTemplate> key;
   if (!c.key.empty()) key = KeyTemplate::compile(c.key);
   std::optional<MapFile> map;
-  if (!c.map.empty()) map = MapFile::load(c.map);
+  if (!c.sink.map.empty()) map = MapFile::load(c.sink.map);
   if (!c.url.empty()) log::notice("server " + redact_url(c.url));
 
   Output out(STDOUT_FILENO, "stdout");
   AckWriter acker(out);
-  LineSource source(c.source);
+  LineSource source(c.sink.input);
   std::optional<Checkpoint> done;     // position after the last transaction written out
   std::optional<Checkpoint> pending;  // position after the last transaction still buffered
   uint64_t pending_lines = 0;
   uint64_t events = 0;
+  log::ProgressMeter meter;
 
   // Makes the buffered transactions durable downstream, then records how far that reaches.
   auto commit = [&] {
     out.flush();
     source.sync_dead_letter();
     if (pending) done = pending;
-    if (c.ack) acker.ack(pending_lines);
+    if (c.sink.ack) acker.ack(pending_lines);
     if (!c.checkpoint.empty() && done) write_checkpoint_file(c.checkpoint, *done);
   };
 
@@ -81,7 +75,7 @@ int run(ToolArgs& args) {
         log::notice("stopping on signal: drained and checkpointed");
         break;
       }
-      auto status = source.next(c.idle_ms);
+      auto status = source.next(c.sink.idle_ms);
       if (status == LineSource::Status::kEnd) break;
       if (status == LineSource::Status::kIdle) {
         commit();
@@ -95,6 +89,7 @@ int run(ToolArgs& args) {
       }
       const Event& e = source.event();
       ++events;
+      if (meter.due()) log::progress(std::to_string(source.lines_read()) + " lines read");
       std::string rendered;
       if (key) {
         if (const JsonValue* image = e.key_image()) {
@@ -113,7 +108,7 @@ int run(ToolArgs& args) {
         append_event_line(rendered, e);
         rendered += '\n';
       }
-      if (!c.ack)
+      if (!c.sink.ack)
         for (int i = 0; i < c.repeat; ++i) out.write(rendered);
       if (e.commit && e.next) {
         pending = Checkpoint{*e.next, e.server_id, std::string(e.gtid), std::nullopt};

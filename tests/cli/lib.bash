@@ -3,6 +3,8 @@
 
 ROOT=${ROWPIPE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 export PATH="$ROOT/bin:$ROOT/${BUILD:-build}/tests:$PATH"
+# The shared corpus lies beside the repository (CI lays a copy of shared/ there).
+SHARED=${ROWPIPE_SHARED:-$(cd "$ROOT/.." && pwd)/shared}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/rowpipe-cli.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 
