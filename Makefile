@@ -25,7 +25,10 @@ LIB       := $(BUILD)/librowpipe.a
 BIN_DIR   := $(if $(filter build,$(BUILD)),bin,$(BUILD)/bin)
 BINS      := $(TOOLS:%=$(BIN_DIR)/%)
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.cpp))
-UNIT_OBJS := $(UNIT_SRCS:%.cpp=$(BUILD)/%.o)
+# Unit tests also link each tool's own files (all but main.cpp), so tool logic is testable; tools
+# keep their symbols in their own namespaces.
+TOOL_PART_SRCS := $(filter-out %/main.cpp,$(sort $(wildcard tools/*/*.cpp)))
+UNIT_OBJS := $(UNIT_SRCS:%.cpp=$(BUILD)/%.o) $(TOOL_PART_SRCS:%.cpp=$(BUILD)/%.o)
 UNIT      := $(BUILD)/tests/unit-tests
 HELPER_SRCS := $(sort $(wildcard tests/helpers/*.cpp))
 HELPERS   := $(HELPER_SRCS:tests/helpers/%.cpp=$(BUILD)/tests/%)
@@ -60,10 +63,13 @@ $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BIN_DIR)/%: $(BUILD)/tools/%/main.o $(LIB)
+# A tool is every .cpp file in tools/<tool>/ (main.cpp plus what is particular to it) and the library.
+tool_objs = $(patsubst %.cpp,$(BUILD)/%.o,$(wildcard tools/$(1)/*.cpp))
+.SECONDEXPANSION:
+$(BIN_DIR)/%: $$(call tool_objs,$$*) $(LIB)
 	@mkdir -p $(dir $@)
 	$(if $(V),,@echo "  LD  $@")
-	$(Q)$(CXX) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+	$(Q)$(CXX) $(LDFLAGS) $(filter %.o,$^) $(LIB) $(LDLIBS) -o $@
 
 $(UNIT): $(UNIT_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
