@@ -45,8 +45,8 @@ help:
 	@echo "make deps       install build and test dependencies (Debian, as root)"
 	@echo "make test       deps, build, lint, unit, CLI and integration tests (real servers)"
 	@echo "make demo       MariaDB -> binlog-tail -> jsonl-to-redis on private servers"
-	@echo "make asan       build with ASan+UBSan into build-asan/ and run the unit tests"
-	@echo "make fuzz       build the libFuzzer targets with clang into build-fuzz/"
+	@echo "make asan       build with clang ASan+UBSan into build-asan/ and run the unit tests"
+	@echo "make fuzz       build the libFuzzer targets into build-asan/fuzz/"
 	@echo "make lint       clang-format check, clang-tidy on lib/, groff check of man/"
 	@echo "make install    PREFIX=$(PREFIX): binaries and man pages"
 	@echo "make clean      remove build outputs"
@@ -93,25 +93,28 @@ test: deps
 unit: $(UNIT)
 	$(UNIT)
 
-asan:
-	$(MAKE) --no-print-directory BUILD=build-asan OPT='-O1 -g -fno-omit-frame-pointer' CXXFLAGS=$(ASAN_WARN) \
-	  SAN='-fsanitize=address,undefined -fno-sanitize-recover=undefined' all
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build-asan/tests/unit-tests
-
+# One sanitizer build (clang, ASan+UBSan, libFuzzer coverage hooks) serves both the unit tests under
+# ASan and the fuzz targets, so make test compiles the library only twice (release + this).
+SAN_BUILD := build-asan
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fsanitize=fuzzer-no-link
 # RapidJSON's iterators trip clang's C++20 reversed-operator warning.
 CLANG_WARN := -Wno-ambiguous-reversed-operator
-# GCC 12 reports false maybe-uninitialized warnings inside libstdc++ (std::regex) under sanitizers.
-ASAN_WARN := -Wno-maybe-uninitialized
+SAN_MAKE = $(MAKE) --no-print-directory BUILD=$(SAN_BUILD) CXX=clang++ OPT='-O1 -g -fno-omit-frame-pointer' \
+           CXXFLAGS='$(CLANG_WARN)' SAN='$(SAN_FLAGS)'
+
+asan:
+	@$(SAN_MAKE) -j2 $(SAN_BUILD)/tests/unit-tests
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(SAN_BUILD)/tests/unit-tests --reporter compact
+
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/*.cpp))
-FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.cpp=build-fuzz/%)
 fuzz:
-	$(MAKE) --no-print-directory BUILD=build-fuzz CXX=clang++ OPT='-O1 -g' CXXFLAGS=$(CLANG_WARN) \
-	  SAN='-fsanitize=fuzzer-no-link,address,undefined' build-fuzz/librowpipe.a
+	@$(SAN_MAKE) -j2 $(SAN_BUILD)/librowpipe.a
+	@mkdir -p $(SAN_BUILD)/fuzz
 	@for f in $(FUZZ_SRCS); do \
 	  n=$$(basename $$f .cpp); \
-	  echo "clang++ $$f -> build-fuzz/$$n"; \
+	  echo "  FUZZ $$f -> $(SAN_BUILD)/fuzz/$$n"; \
 	  clang++ -std=c++20 -O1 -g $(CLANG_WARN) -Ilib $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined $$f \
-	    build-fuzz/librowpipe.a $(PKG_LIBS) -o build-fuzz/$$n || exit 1; \
+	    $(SAN_BUILD)/librowpipe.a $(PKG_LIBS) -o $(SAN_BUILD)/fuzz/$$n || exit 1; \
 	done
 
 FORMAT_SRCS = $(shell find lib tools tests/unit tests/helpers tests/fuzz -name '*.cpp' -o -name '*.hpp' 2>/dev/null | sort)
@@ -137,6 +140,6 @@ demo: deps
 	@scripts/demo.sh
 
 clean:
-	rm -rf build build-asan build-fuzz bin
+	rm -rf build build-asan bin
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
