@@ -5,6 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 70
 runs=${FUZZ_RUNS:-200000}
+shared=${ROWPIPE_SHARED:-$(cd .. && pwd)/shared}
 
 build_log=$(mktemp)
 trap 'rm -f "$build_log"' EXIT
@@ -18,6 +19,11 @@ for src in tests/fuzz/*.cpp; do
   corpus=tests/fuzz/corpus/${name#fuzz_}
   work=$(mktemp -d)
   [[ -d $corpus ]] && cp -r "$corpus"/. "$work"/
+  if [[ $name == fuzz_binlog && -d $shared/corpus/binlog ]]; then
+    # Seeds: the real binlog files of the shared corpus (not their text decodings).
+    find "$shared/corpus/binlog" -type f ! -name '*.txt' ! -name '*.md' ! -name '*.gz' -size -1M \
+      -exec cp {} "$work"/ \;
+  fi
   if (cd build-asan/fuzz && ASAN_OPTIONS=detect_leaks=1 "./$name" -runs="$runs" -max_len=65536 -timeout=10 \
       -artifact_prefix="$PWD/crash-$name-" "$work" >"$name.log" 2>&1); then
     echo "ok - $name ran $runs executions without a crash ($(grep -o 'cov: [0-9]*' "build-asan/fuzz/$name.log" | tail -1))"
