@@ -96,7 +96,10 @@ unit: $(UNIT)
 # One sanitizer build (clang, ASan+UBSan, libFuzzer coverage hooks) serves both the unit tests under
 # ASan and the fuzz targets, so make test compiles the library only twice (release + this).
 SAN_BUILD := build-asan
-SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fsanitize=fuzzer-no-link
+# pointer-overflow is off: RapidJSON 1.1's Stack adds to a null pointer before its first allocation
+# (fixed upstream after 1.1); ASan still catches any real out-of-bounds access.
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize=pointer-overflow -fno-sanitize-recover=undefined \
+             -fsanitize=fuzzer-no-link
 # RapidJSON's iterators trip clang's C++20 reversed-operator warning.
 CLANG_WARN := -Wno-ambiguous-reversed-operator
 SAN_MAKE = $(MAKE) --no-print-directory BUILD=$(SAN_BUILD) CXX=clang++ OPT='-O1 -g -fno-omit-frame-pointer' \
@@ -113,7 +116,7 @@ fuzz:
 	@for f in $(FUZZ_SRCS); do \
 	  n=$$(basename $$f .cpp); \
 	  echo "  FUZZ $$f -> $(SAN_BUILD)/fuzz/$$n"; \
-	  clang++ -std=c++20 -O1 -g $(CLANG_WARN) -Ilib $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined $$f \
+	  clang++ -std=c++20 -O1 -g $(CLANG_WARN) -Ilib $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize=pointer-overflow $$f \
 	    $(SAN_BUILD)/librowpipe.a $(PKG_LIBS) -o $(SAN_BUILD)/fuzz/$$n || exit 1; \
 	done
 
