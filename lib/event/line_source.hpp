@@ -44,6 +44,10 @@ class LineSource {
   const std::string& error() const { return error_; }
   // Bytes consumed from the current input (progress).
   uint64_t offset() { return files_.current() ? files_.current()->offset() : 0; }
+  // Rejects the current, parsed line for a reason the tool found (no key columns, a value it cannot
+  // use): set aside like a malformed line. False when it cannot be (no --dead-letter, or --max-errors
+  // reached): error() then says why, and the tool stops as for kStop.
+  bool set_aside(const std::string& reason) { return reject(reason, false); }
   // Makes the dead-letter file durable (call before checkpointing past a set-aside line).
   void sync_dead_letter() {
     if (dead_letter_) dead_letter_->sync();
