@@ -4,6 +4,7 @@
 #include <rapidjson/error/en.h>
 
 #include <array>
+#include <cstdint>
 
 #include "cli/error.hpp"
 #include "event/column_type.hpp"
@@ -20,55 +21,88 @@ constexpr std::array<std::string_view, 7> kTypeNames{"INSERT",    "UPDATE",     
 
 std::string_view view(const JsonValue& v) { return {v.GetString(), v.GetStringLength()}; }
 
-const JsonValue* member(const JsonValue& obj, const char* name) {
-  auto it = obj.FindMember(name);
-  return it == obj.MemberEnd() ? nullptr : &it->value;
+// The fields of the line format; a line's members are sorted into these in one pass.
+enum Field : uint8_t {
+  kBinlog,
+  kRow,
+  kServerId,
+  kGtid,
+  kDb,
+  kTable,
+  kEventType,
+  kPk,
+  kTypes,
+  kBefore,
+  kAfter,
+  kPartial,
+  kSnapshot,
+  kCommit,
+  kNext,
+  kXid,
+  kSql,
+  kTime,
+  kTs,
+  kFieldCount,
+  kUnknown = kFieldCount
+};
+constexpr std::array<std::string_view, kFieldCount> kFieldNames{
+    "binlog", "row",     "server_id", "gtid",   "db",   "table", "eventType", "pk",   "types", "before",
+    "after",  "partial", "snapshot",  "commit", "next", "xid",   "sql",       "time", "ts"};
+
+Field field_of(std::string_view name) {
+  // Dispatch on length and first letter, then one comparison: no scan over all names.
+  auto is = [&](Field f) { return kFieldNames[f] == name ? f : kUnknown; };
+  switch (name.size()) {
+    case 2: return name[0] == 'p' ? is(kPk) : name[0] == 'd' ? is(kDb) : is(kTs);
+    case 3: return name[0] == 'r' ? is(kRow) : name[0] == 'x' ? is(kXid) : is(kSql);
+    case 4: return name[0] == 'g' ? is(kGtid) : name[0] == 'n' ? is(kNext) : is(kTime);
+    case 5: return name[0] == 't' ? (name[1] == 'a' ? is(kTable) : is(kTypes)) : is(kAfter);
+    case 6: return name[0] == 'b' ? (name[1] == 'i' ? is(kBinlog) : is(kBefore)) : is(kCommit);
+    case 7: return is(kPartial);
+    case 8: return is(kSnapshot);
+    case 9: return name[0] == 's' ? is(kServerId) : is(kEventType);
+    default: return kUnknown;
+  }
 }
 
-std::string_view required_string(const JsonValue& obj, const char* name) {
-  const JsonValue* v = member(obj, name);
-  if (v == nullptr) bad(std::string("missing field \"") + name + "\"");
-  if (!v->IsString()) bad(std::string("field \"") + name + "\" must be a string");
+std::string field_text(Field f) { return "field \"" + std::string(kFieldNames[f]) + "\""; }
+
+std::string_view required_string(const JsonValue* v, Field f) {
+  if (v == nullptr) bad("missing " + field_text(f));
+  if (!v->IsString()) bad(field_text(f) + " must be a string");
   return view(*v);
 }
 
-std::string_view optional_string(const JsonValue& obj, const char* name) {
-  const JsonValue* v = member(obj, name);
+std::string_view optional_string(const JsonValue* v, Field f) {
   if (v == nullptr || v->IsNull()) return {};
-  if (!v->IsString()) bad(std::string("field \"") + name + "\" must be a string");
+  if (!v->IsString()) bad(field_text(f) + " must be a string");
   return view(*v);
 }
 
-bool optional_bool(const JsonValue& obj, const char* name) {
-  const JsonValue* v = member(obj, name);
+bool optional_bool(const JsonValue* v, Field f) {
   if (v == nullptr || v->IsNull()) return false;
-  if (!v->IsBool()) bad(std::string("field \"") + name + "\" must be true or false");
+  if (!v->IsBool()) bad(field_text(f) + " must be true or false");
   return v->GetBool();
 }
 
-std::optional<uint64_t> optional_uint(const JsonValue& obj, const char* name) {
-  const JsonValue* v = member(obj, name);
+std::optional<uint64_t> optional_uint(const JsonValue* v, Field f) {
   if (v == nullptr || v->IsNull()) return std::nullopt;
-  if (!v->IsUint64()) bad(std::string("field \"") + name + "\" must be a non-negative integer");
+  if (!v->IsUint64()) bad(field_text(f) + " must be a non-negative integer");
   return v->GetUint64();
 }
 
-Position required_position(std::string_view text, const char* name) {
-  auto pos = Position::parse(text);
-  if (!pos)
-    bad(std::string("field \"") + name + "\" must be FILE:POS, not \"" + std::string(text.substr(0, 80)) + "\"");
-  return std::move(*pos);
+void assign_position(Position& pos, std::string_view text, Field f) {
+  if (!pos.assign(text)) bad(field_text(f) + " must be FILE:POS, not \"" + std::string(text.substr(0, 80)) + "\"");
 }
 
 // Returns the object, nullptr for null/absent/"" (the seed format's empty image).
-const JsonValue* image(const JsonValue& obj, const char* name, bool& seed_empty) {
-  const JsonValue* v = member(obj, name);
+const JsonValue* image(const JsonValue* v, Field f, bool& seed_empty) {
   if (v == nullptr || v->IsNull()) return nullptr;
   if (v->IsString() && v->GetStringLength() == 0) {
     seed_empty = true;
     return nullptr;
   }
-  if (!v->IsObject()) bad(std::string("field \"") + name + "\" must be an object or null");
+  if (!v->IsObject()) bad(field_text(f) + " must be an object or null");
   return v;
 }
 
@@ -89,6 +123,21 @@ std::optional<EventType> parse_event_type(std::string_view name) {
   return std::nullopt;
 }
 
+void Event::reset() {
+  type = EventType::kHeartbeat;
+  binlog.offset = 0;  // binlog.file is overwritten by the next parse and keeps its capacity
+  row.reset();
+  server_id.reset();
+  gtid = db = table = sql = time = {};
+  pk_known = false;
+  pk.clear();
+  types = before = after = nullptr;
+  partial = snapshot = commit = seed = false;
+  next = nullptr;
+  xid.reset();
+  ts.reset();
+}
+
 std::string_view Event::type_of(std::string_view column) const {
   if (types == nullptr) return {};
   auto it = types->FindMember(rapidjson::StringRef(column.data(), column.size()));
@@ -96,21 +145,37 @@ std::string_view Event::type_of(std::string_view column) const {
   return view(it->value);
 }
 
-EventParser::EventParser() : pool_(std::make_unique<rapidjson::MemoryPoolAllocator<>>()) {}
+EventParser::EventParser()
+    : pool_buffer_(std::make_unique<char[]>(2 * kPoolBytes)),
+      pool_(std::make_unique<rapidjson::MemoryPoolAllocator<>>(pool_buffer_.get(), kPoolBytes)),
+      stack_pool_(std::make_unique<rapidjson::MemoryPoolAllocator<>>(pool_buffer_.get() + kPoolBytes, kPoolBytes)),
+      doc_(std::make_unique<Document>(pool_.get(), 1024, stack_pool_.get())) {}
 EventParser::~EventParser() = default;
 
+bool EventParser::known_type_word(std::string_view word) {
+  // Lines of one table repeat the same few words: remember the ones already validated.
+  for (const std::string& w : type_words_)
+    if (w == word) return true;
+  if (!ColumnType::parse(word)) return false;
+  if (type_words_.size() < 256) type_words_.emplace_back(word);
+  return true;
+}
+
 const Event& EventParser::parse(std::string_view line) {
-  // Parse in situ from our own copy: strings then point into text_ without further copies.
-  doc_.reset();
+  // Parse in situ from our own copy: strings then point into text_ without further copies. The value
+  // pool keeps its first block between lines, so an ordinary line allocates nothing.
+  doc_->SetNull();
   pool_->Clear();
-  doc_ = std::make_unique<rapidjson::Document>(pool_.get());
+  stack_pool_->Clear();
   text_.assign(line);
   text_.push_back('\0');
-  event_ = Event{};
+  Event& e = event_;
+  e.reset();
 
-  constexpr unsigned kFlags =
-      rapidjson::kParseInsituFlag | rapidjson::kParseValidateEncodingFlag | rapidjson::kParseFullPrecisionFlag;
   if (line.find('\0') != std::string_view::npos) bad("NUL byte in line");
+  // One pass with an ASCII fast path beats RapidJSON's per-character validation.
+  if (!json::is_valid_utf8(line)) bad("invalid JSON: the line is not valid UTF-8");
+  constexpr unsigned kFlags = rapidjson::kParseInsituFlag | rapidjson::kParseFullPrecisionFlag;
   doc_->ParseInsitu<kFlags>(text_.data());
   if (doc_->HasParseError()) {
     bad(std::string("invalid JSON at byte ") + std::to_string(doc_->GetErrorOffset() + 1) + ": " +
@@ -119,29 +184,31 @@ const Event& EventParser::parse(std::string_view line) {
   const JsonValue& obj = *doc_;
   if (!obj.IsObject()) bad("line is not a JSON object");
 
-  Event& e = event_;
-  std::string_view type_name = required_string(obj, "eventType");
+  std::array<const JsonValue*, kFieldCount + 1> f{};
+  for (const auto& m : obj.GetObject()) f[field_of(view(m.name))] = &m.value;
+
+  std::string_view type_name = required_string(f[kEventType], kEventType);
   auto type = parse_event_type(type_name);
   if (!type) bad("unknown eventType \"" + std::string(type_name.substr(0, 40)) + "\"");
   e.type = *type;
-  e.binlog = required_position(required_string(obj, "binlog"), "binlog");
-  e.row = optional_uint(obj, "row");
-  if (auto sid = optional_uint(obj, "server_id")) {
+  assign_position(e.binlog, required_string(f[kBinlog], kBinlog), kBinlog);
+  e.row = optional_uint(f[kRow], kRow);
+  if (auto sid = optional_uint(f[kServerId], kServerId)) {
     if (*sid > UINT32_MAX) bad("field \"server_id\" is out of range");
     e.server_id = static_cast<uint32_t>(*sid);
   }
-  e.gtid = optional_string(obj, "gtid");
+  e.gtid = optional_string(f[kGtid], kGtid);
   bool needs_table = is_row_event(e.type) || e.type == EventType::kSnapshotBegin || e.type == EventType::kSnapshotEnd;
   if (needs_table) {
-    e.db = required_string(obj, "db");
-    e.table = required_string(obj, "table");
+    e.db = required_string(f[kDb], kDb);
+    e.table = required_string(f[kTable], kTable);
     if (e.db.empty() || e.table.empty()) bad("fields \"db\" and \"table\" must not be empty");
   } else {
-    e.db = optional_string(obj, "db");
-    e.table = optional_string(obj, "table");
+    e.db = optional_string(f[kDb], kDb);
+    e.table = optional_string(f[kTable], kTable);
   }
 
-  if (const JsonValue* pk = member(obj, "pk"); pk != nullptr && !pk->IsNull()) {
+  if (const JsonValue* pk = f[kPk]; pk != nullptr && !pk->IsNull()) {
     if (!pk->IsArray()) bad("field \"pk\" must be an array of column names");
     e.pk_known = true;
     for (const JsonValue& col : pk->GetArray()) {
@@ -149,26 +216,29 @@ const Event& EventParser::parse(std::string_view line) {
       e.pk.push_back(view(col));
     }
   }
-  if (const JsonValue* types = member(obj, "types"); types != nullptr && !types->IsNull()) {
+  if (const JsonValue* types = f[kTypes]; types != nullptr && !types->IsNull()) {
     if (!types->IsObject()) bad("field \"types\" must be an object");
     for (const auto& m : types->GetObject()) {
-      if (!m.value.IsString() || !ColumnType::parse(view(m.value)))
+      if (!m.value.IsString() || !known_type_word(view(m.value)))
         bad("column \"" + std::string(view(m.name)) + "\" has a type outside the vocabulary");
     }
     e.types = types;
   }
 
   bool seed_empty = false;
-  e.before = image(obj, "before", seed_empty);
-  e.after = image(obj, "after", seed_empty);
-  e.partial = optional_bool(obj, "partial");
-  e.snapshot = optional_bool(obj, "snapshot");
-  e.commit = optional_bool(obj, "commit");
-  if (std::string_view next = optional_string(obj, "next"); !next.empty()) e.next = required_position(next, "next");
-  e.xid = optional_uint(obj, "xid");
-  e.sql = optional_string(obj, "sql");
-  e.time = optional_string(obj, "time");
-  if (const JsonValue* ts = member(obj, "ts"); ts != nullptr && !ts->IsNull()) {
+  e.before = image(f[kBefore], kBefore, seed_empty);
+  e.after = image(f[kAfter], kAfter, seed_empty);
+  e.partial = optional_bool(f[kPartial], kPartial);
+  e.snapshot = optional_bool(f[kSnapshot], kSnapshot);
+  e.commit = optional_bool(f[kCommit], kCommit);
+  if (std::string_view next = optional_string(f[kNext], kNext); !next.empty()) {
+    assign_position(next_, next, kNext);
+    e.next = &next_;
+  }
+  e.xid = optional_uint(f[kXid], kXid);
+  e.sql = optional_string(f[kSql], kSql);
+  e.time = optional_string(f[kTime], kTime);
+  if (const JsonValue* ts = f[kTs]; ts != nullptr && !ts->IsNull()) {
     if (!ts->IsInt64()) bad("field \"ts\" must be an integer");
     e.ts = ts->GetInt64();
   }

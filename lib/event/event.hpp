@@ -43,11 +43,14 @@ struct Event {
   // Written by the original system (rowpipe-events(5), SEED FORMAT): a row line without `row`, or
   // with a "" image. Each is a transaction of its own; `row` is numbered by the parser.
   bool seed = false;
-  std::optional<Position> next;
+  const Position* next = nullptr;  // the position after the transaction (on commit lines)
   std::optional<uint64_t> xid;
   std::string_view sql;
   std::string_view time;
   std::optional<int64_t> ts;
+
+  // Back to an empty event, keeping the memory of its containers for the next line.
+  void reset();
 
   // The image that identifies the row: `before` for DELETE, else `after`.
   const JsonValue* key_image() const { return type == EventType::kDelete ? before : after; }
@@ -70,14 +73,25 @@ class EventParser {
   // The returned event is valid until the next call.
   const Event& parse(std::string_view line);
 
-  // The parsed document (for tools that need fields beyond the model).
-  const rapidjson::Document& document() const { return *doc_; }
+  // The parsed line (for tools that need fields beyond the model).
+  const JsonValue& document() const { return *doc_; }
 
  private:
-  struct Storage;
+  // Values and the parser's stack both come from pools that are cleared per line; the value pool's
+  // first block is our own buffer, so ordinary lines allocate nothing.
+  using Document =
+      rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>, rapidjson::MemoryPoolAllocator<>>;
+  static constexpr size_t kPoolBytes = 64 * 1024;
+
+  bool known_type_word(std::string_view word);
+
   std::string text_;
+  std::unique_ptr<char[]> pool_buffer_;
   std::unique_ptr<rapidjson::MemoryPoolAllocator<>> pool_;
-  std::unique_ptr<rapidjson::Document> doc_;
+  std::unique_ptr<rapidjson::MemoryPoolAllocator<>> stack_pool_;
+  std::unique_ptr<Document> doc_;
+  Position next_;                        // storage for event_.next
+  std::vector<std::string> type_words_;  // type words already validated
   Event event_;
   Position seed_position_;  // numbering of row-less lines that share a position
   uint64_t seed_row_ = 0;

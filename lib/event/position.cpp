@@ -15,15 +15,23 @@ std::optional<uint64_t> parse_u64(std::string_view text) {
 
 std::string Position::str() const { return file + ":" + std::to_string(offset); }
 
-std::optional<Position> Position::parse(std::string_view text) {
+bool Position::assign(std::string_view text) {
   size_t colon = text.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
-  auto offset = parse_u64(text.substr(colon + 1));
-  if (!offset) return std::nullopt;
-  std::string_view file = text.substr(0, colon);
-  for (char c : file)
-    if (static_cast<unsigned char>(c) < 0x20) return std::nullopt;
-  return Position{std::string(file), *offset};
+  if (colon == std::string_view::npos || colon == 0) return false;
+  auto pos = parse_u64(text.substr(colon + 1));
+  if (!pos) return false;
+  std::string_view name = text.substr(0, colon);
+  for (char c : name)
+    if (static_cast<unsigned char>(c) < 0x20) return false;
+  file.assign(name);
+  offset = *pos;
+  return true;
+}
+
+std::optional<Position> Position::parse(std::string_view text) {
+  Position p;
+  if (!p.assign(text)) return std::nullopt;
+  return p;
 }
 
 std::optional<uint64_t> file_sequence(std::string_view file) {

@@ -20,6 +20,8 @@ struct Position {
 
   // Parses "FILE:POS"; the file name may itself contain ':' (the last one separates).
   static std::optional<Position> parse(std::string_view text);
+  // Parses into this position, reusing its storage; false (and unchanged) when `text` is malformed.
+  bool assign(std::string_view text);
 };
 
 // The numeric extension of a binlog file name (`mysql-bin.000042` -> 42), or nullopt.
