@@ -1,7 +1,12 @@
 # rowpipe: build, test, lint, install. GNU make + pkg-config; `make help` lists the targets.
 
 PREFIX    ?= /usr/local
-CXX       ?= g++
+# ccache (when installed) makes rebuilds and fresh clones on the same machine cheap; NOHASHDIR and
+# BASEDIR let a clone in another directory reuse the objects of this one.
+CCACHE    := $(shell command -v ccache 2>/dev/null)
+override CXX := $(if $(CCACHE),$(if $(findstring ccache,$(CXX)),,ccache ))$(CXX)
+export CCACHE_NOHASHDIR := 1
+export CCACHE_BASEDIR := $(CURDIR)
 VERSION   := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
 PKGS      := libmariadb hiredis rdkafka librabbitmq libmongoc-1.0 libzstd zlib
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -13,8 +18,7 @@ OPT       ?= -O2 -g
 SAN       ?=
 CXXFLAGS  ?=
 # RAPIDJSON_SSE2: RapidJSON's SIMD scanning (every x86-64 has SSE2).
-override CXXFLAGS += -std=c++20 $(OPT) -Wall -Wextra -Werror -pthread $(SAN) -Ilib $(PKG_CFLAGS) -DRAPIDJSON_SSE2 \
-                     -DROWPIPE_VERSION='"$(VERSION)"' -MMD -MP
+override CXXFLAGS += -std=c++20 $(OPT) -Wall -Wextra -Werror -pthread $(SAN) -Ilib $(PKG_CFLAGS) -DRAPIDJSON_SSE2 -MMD -MP
 LDFLAGS   ?=
 override LDFLAGS  += -pthread $(SAN)
 LDLIBS    = $(PKG_LIBS)
@@ -58,7 +62,12 @@ Q := $(if $(V),,@)
 $(BUILD)/%.o: %.cpp
 	@mkdir -p $(dir $@)
 	$(if $(V),,@echo "  CXX $<")
-	$(Q)$(CXX) $(CXXFLAGS) -c $< -o $@
+	$(Q)$(CXX) $(CXXFLAGS) $(VERSION_FLAG) -c $< -o $@
+
+# Only this object carries the version, so a new commit does not change every compile command
+# (ccache hits); an incremental build may keep an older version string, a fresh one never does.
+$(BUILD)/lib/cli/app.o: VERSION_FLAG = -DROWPIPE_VERSION='"$(VERSION)"'
+
 
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)

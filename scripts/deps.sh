@@ -13,7 +13,7 @@ set -euo pipefail
 
 PACKAGES=(
     # build
-    g++ make pkg-config
+    g++ make pkg-config ccache
     default-libmysqlclient-dev libhiredis-dev librdkafka-dev librabbitmq-dev
     libmongoc-dev libbson-dev libcli11-dev rapidjson-dev libzstd-dev zlib1g-dev
     clang clang-format clang-tidy libclang-rt-14-dev
