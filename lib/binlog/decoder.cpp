@@ -969,20 +969,35 @@ void Decoder::finish() {
 
 // --- FileFramer ---
 
-void FileFramer::push(const uint8_t* data, size_t size) {
+std::string FileFramer::where(uint64_t offset) const {
+  return file_.empty() ? "offset " + std::to_string(offset) : file_ + ":" + std::to_string(offset);
+}
+
+uint8_t* FileFramer::room(size_t size) {
+  // The unconsumed bytes (at most one partial event) move to the front; buf_ only grows, so its
+  // zero-fill happens once per growth, not per read.
   if (start_ > 0) {
-    buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(start_));
+    std::memmove(buf_.data(), buf_.data() + start_, end_ - start_);
+    end_ -= start_;
     start_ = 0;
   }
-  buf_.insert(buf_.end(), data, data + size);
+  if (buf_.size() - end_ < size) buf_.resize(std::max(end_ + size, buf_.size() * 2));
+  return buf_.data() + end_;
+}
+
+void FileFramer::push(const uint8_t* data, size_t size) {
+  if (size == 0) return;
+  std::memcpy(room(size), data, size);
+  end_ += size;
 }
 
 bool FileFramer::next(std::span<const uint8_t>& event, uint64_t& offset) {
-  size_t avail = buf_.size() - start_;
+  size_t avail = end_ - start_;
   if (!magic_checked_) {
     if (avail < 4) return false;
     if (load_le(buf_.data() + start_, 4) != kBinlogMagic)
-      fail(ErrorKind::kData, "not a binary log (the file does not start with the magic bytes fe 62 69 6e)");
+      fail(ErrorKind::kData,
+           where(0) + ": not a binary log (the file does not start with the magic bytes fe 62 69 6e)");
     start_ += 4;
     consumed_ += 4;
     avail -= 4;
@@ -991,8 +1006,8 @@ bool FileFramer::next(std::span<const uint8_t>& event, uint64_t& offset) {
   if (avail < kHeaderLength) return false;
   uint32_t size = static_cast<uint32_t>(load_le(buf_.data() + start_ + 9, 4));
   if (size < kHeaderLength || size > kMaxEventSize)
-    fail(ErrorKind::kProtocol, "offset " + std::to_string(consumed_) + ": event size " + std::to_string(size) +
-                                   " out of range (corrupt file?)");
+    fail(ErrorKind::kProtocol,
+         where(consumed_) + ": event size " + std::to_string(size) + " out of range (corrupt file?)");
   if (avail < size) return false;
   event = {buf_.data() + start_, size};
   offset = consumed_;
@@ -1002,13 +1017,13 @@ bool FileFramer::next(std::span<const uint8_t>& event, uint64_t& offset) {
 }
 
 void FileFramer::finish() const {
-  size_t avail = buf_.size() - start_;
+  size_t avail = end_ - start_;
   if (!magic_checked_) {
-    fail(ErrorKind::kData, "not a binary log (shorter than the 4 magic bytes)");
+    fail(ErrorKind::kData, where(0) + ": not a binary log (shorter than the 4 magic bytes)");
   }
   if (avail > 0)
-    fail(ErrorKind::kProtocol, "offset " + std::to_string(consumed_) + ": the file ends inside an event (" +
-                                   std::to_string(avail) + " bytes of it present): truncated binlog");
+    fail(ErrorKind::kProtocol, where(consumed_) + ": the file ends inside an event (" + std::to_string(avail) +
+                                   " bytes of it present): truncated binlog");
 }
 
 }  // namespace rowpipe::binlog

@@ -159,16 +159,27 @@ class Decoder {
 // magic, then reads each event's size from its header. Memory: one event plus one chunk.
 class FileFramer {
  public:
+  // `file` names the input in error messages ("FILE:OFFSET: ..."); empty: "offset OFFSET: ...".
+  explicit FileFramer(std::string file = {}) : file_(std::move(file)) {}
+
   // Appends input; then call next() until it returns false.
   void push(const uint8_t* data, size_t size);
-  // The next complete event and its file offset; the span is valid until the next push().
+  // Or read straight into the buffer: room(n) gives space for n bytes, commit(k) appends the k
+  // (<= n) bytes written there. Spans from next() end with the next room() or push().
+  uint8_t* room(size_t size);
+  void commit(size_t size) { end_ += size; }
+  // The next complete event and its file offset; the span is valid until the next push() or room().
   bool next(std::span<const uint8_t>& event, uint64_t& offset);
   // End of input: throws Error(kProtocol) when the file ends inside an event (or before the magic).
   void finish() const;
   uint64_t offset() const { return consumed_; }
 
  private:
-  std::vector<uint8_t> buf_;
+  std::string where(uint64_t offset) const;
+
+  std::string file_;
+  std::vector<uint8_t> buf_;  // storage: input is [start_, end_)
+  size_t end_ = 0;
   size_t start_ = 0;       // first unconsumed byte in buf_
   uint64_t consumed_ = 0;  // file offset of buf_[start_]
   bool magic_checked_ = false;

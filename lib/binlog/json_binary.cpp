@@ -10,6 +10,7 @@
 // (MySQL field type byte, varlen length, bytes).
 #include "binlog/json_binary.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <cstring>
 
@@ -228,76 +229,171 @@ size_t decimal_bin_size(unsigned precision, unsigned scale) {
   return (intg / 9) * 4 + kDig2Bytes[intg % 9] + (scale / 9) * 4 + kDig2Bytes[scale % 9];
 }
 
-void append_decimal(std::string& out, const uint8_t* bytes, unsigned precision, unsigned scale) {
+namespace {
+
+// "00" .. "99": two digits per division.
+constexpr auto kPairs = [] {
+  struct Table {
+    char v[200];
+  } t{};
+  for (size_t i = 0; i < 100; ++i) {
+    t.v[2 * i] = static_cast<char>('0' + i / 10);
+    t.v[2 * i + 1] = static_cast<char>('0' + i % 10);
+  }
+  return t;
+}();
+
+// Two digits of v < 100 at p.
+inline char* put2(char* p, unsigned v) {
+  std::memcpy(p, kPairs.v + size_t{2} * v, 2);
+  return p + 2;
+}
+
+// ".ffffff" cut to fsp digits (none for fsp 0), as values.cpp's fraction() writes it.
+inline char* put_fraction(char* p, uint32_t micros, unsigned fsp) {
+  if (fsp == 0) return p;
+  if (fsp > 6) fsp = 6;
+  char buf[6];
+  uint32_t v = micros % 1000000;
+  put2(put2(put2(buf, v / 10000), v / 100 % 100), v % 100);
+  *p++ = '.';
+  std::memcpy(p, buf, fsp);
+  return p + fsp;
+}
+
+}  // namespace
+
+char* write_decimal(char* out, const uint8_t* bytes, unsigned precision, unsigned scale, bool quoted) {
   const unsigned intg = precision - scale;
   const unsigned intg0 = intg / 9, intg0x = intg % 9, frac0 = scale / 9, frac0x = scale % 9;
   const bool negative = (bytes[0] & 0x80) == 0;
   const uint32_t mask = negative ? 0xffffffffu : 0;
   size_t pos = 0;
+  // The first byte carries the sign bit (flipped); a negative number is stored complemented.
   auto group = [&](unsigned nbytes, unsigned digits) -> uint32_t {
-    uint32_t v = 0;
-    for (unsigned i = 0; i < nbytes; ++i) {
-      uint8_t b = bytes[pos + i];
-      if (pos + i == 0) b ^= 0x80;
-      v = (v << 8) | b;
-    }
+    uint32_t v = static_cast<uint32_t>(load_be(bytes + pos, nbytes));
+    if (pos == 0) v ^= 0x80u << (8 * (nbytes - 1));
     pos += nbytes;
     v ^= mask & (nbytes == 4 ? 0xffffffffu : ((1u << (8 * nbytes)) - 1));
     if (v >= kPow10[digits]) v %= kPow10[digits];  // corrupt digits: keep the shape valid
     return v;
   };
-  char digits[96];
-  size_t nd = 0;
-  auto put = [&](uint32_t v, unsigned width) {
-    for (unsigned i = width; i-- > 0;) {
-      digits[nd + i] = static_cast<char>('0' + v % 10);
-      v /= 10;
+  // The groups' values: the integer part's (a partial leading group, then groups of 9 digits),
+  // then the fraction's (groups of 9, then a partial trailing group).
+  uint32_t int_groups[8], frac_groups[5];
+  unsigned ni = 0, nf = 0;
+  uint32_t any = 0;
+  if (intg0x) any |= int_groups[ni++] = group(kDig2Bytes[intg0x], intg0x);
+  for (unsigned i = 0; i < intg0; ++i) any |= int_groups[ni++] = group(4, 9);
+  const uint32_t int_any = any;
+  for (unsigned i = 0; i < frac0; ++i) any |= frac_groups[nf++] = group(4, 9);
+  if (frac0x) any |= frac_groups[nf++] = group(kDig2Bytes[frac0x], frac0x);
+  // `width` digits of v, zero-padded.
+  auto put = [](char* p, uint32_t v, unsigned width) {
+    char* end = p + width;
+    for (unsigned left = width; left >= 2; left -= 2) {
+      p = end - (width - left) - 2;
+      std::memcpy(p, kPairs.v + size_t{2} * (v % 100), 2);
+      v /= 100;
     }
-    nd += width;
+    if (width & 1) *(end - width) = static_cast<char>('0' + v % 10);
+    return end;
   };
-  if (intg0x) put(group(kDig2Bytes[intg0x], intg0x), intg0x);
-  for (unsigned i = 0; i < intg0; ++i) put(group(4, 9), 9);
-  size_t int_digits = nd;
-  for (unsigned i = 0; i < frac0; ++i) put(group(4, 9), 9);
-  if (frac0x) put(group(kDig2Bytes[frac0x], frac0x), frac0x);
-  size_t first = 0;
-  while (first < int_digits && digits[first] == '0') ++first;
-  bool nonzero = false;
-  for (size_t i = 0; i < nd; ++i) nonzero |= digits[i] != '0';
-  if (negative && nonzero) out += '-';
-  if (first == int_digits) {
-    out += '0';
+  // Quote, sign, integer digits (at least one), point, fraction, quote: at most 2 + 1 + 65 + 1.
+  char* p = out;
+  if (quoted) *p++ = '"';
+  if (negative && any) *p++ = '-';
+  if (int_any == 0) {
+    *p++ = '0';
   } else {
-    out.append(digits + first, int_digits - first);
+    unsigned i = 0;
+    while (int_groups[i] == 0) ++i;
+    p = std::to_chars(p, p + 10, int_groups[i]).ptr;  // the first nonzero group: no leading zeros
+    for (++i; i < ni; ++i) p = put(p, int_groups[i], 9);
   }
   if (scale) {
-    out += '.';
-    out.append(digits + int_digits, nd - int_digits);
+    *p++ = '.';
+    for (unsigned i = 0; i < nf; ++i) p = put(p, frac_groups[i], i < frac0 ? 9 : frac0x);
   }
+  if (quoted) *p++ = '"';
+  return p;
 }
 
-void append_packed_time(std::string& out, int64_t packed, unsigned fsp) {
+void append_decimal(std::string& out, const uint8_t* bytes, unsigned precision, unsigned scale, bool quoted) {
+  char text[kDecimalTextMax + 2];
+  out.append(text, static_cast<size_t>(write_decimal(text, bytes, precision, scale, quoted) - text));
+}
+
+char* write_packed_time(char* text, int64_t packed, unsigned fsp, bool quoted) {
   bool negative = packed < 0;
   uint64_t v = negative ? 0 - static_cast<uint64_t>(packed) : static_cast<uint64_t>(packed);
   uint64_t hms = v >> 24;
   auto frac = static_cast<uint32_t>(v % (1u << 24));
-  append_time(out, negative, static_cast<unsigned>((hms >> 12) % (1u << 10)), static_cast<unsigned>((hms >> 6) % 64),
-              static_cast<unsigned>(hms % 64), frac % 1000000, fsp);
+  auto hours = static_cast<unsigned>((hms >> 12) % (1u << 10)), minutes = static_cast<unsigned>((hms >> 6) % 64),
+       seconds = static_cast<unsigned>(hms % 64);
+  // The rendering of append_time (values.hpp) into one buffer: hours (< 1024) take 2 to 4 digits,
+  // minutes and seconds (< 64) two.
+  char* p = text;
+  if (quoted) *p++ = '"';
+  if (negative) *p++ = '-';
+  if (hours >= 1000) *p++ = static_cast<char>('0' + hours / 1000);
+  if (hours >= 100) *p++ = static_cast<char>('0' + hours / 100 % 10);
+  p = put2(p, hours % 100);
+  *p++ = ':';
+  p = put2(p, minutes);
+  *p++ = ':';
+  p = put2(p, seconds);
+  p = put_fraction(p, frac % 1000000, fsp);
+  if (quoted) *p++ = '"';
+  return p;
 }
 
-void append_packed_datetime(std::string& out, int64_t packed, unsigned fsp, bool date_only) {
+void append_packed_time(std::string& out, int64_t packed, unsigned fsp, bool quoted) {
+  char text[kTemporalTextMax];
+  out.append(text, static_cast<size_t>(write_packed_time(text, packed, fsp, quoted) - text));
+}
+
+char* write_packed_datetime(char* text, int64_t packed, unsigned fsp, bool quoted) {
   uint64_t v = packed < 0 ? 0 - static_cast<uint64_t>(packed) : static_cast<uint64_t>(packed);
   uint64_t ymdhms = v >> 24;
   auto frac = static_cast<uint32_t>(v % (1u << 24));
   uint64_t ymd = ymdhms >> 17, ym = ymd >> 5, hms = ymdhms % (1u << 17);
   auto year = static_cast<unsigned>((ym / 13) % 10000), month = static_cast<unsigned>(ym % 13),
        day = static_cast<unsigned>(ymd % 32);
+  auto hour = static_cast<unsigned>((hms >> 12) % 32), minute = static_cast<unsigned>((hms >> 6) % 64),
+       second = static_cast<unsigned>(hms % 64);
+  // The rendering of append_datetime (values.hpp) into one buffer; every field is in range here
+  // (year < 10000, the others < 100).
+  char* p = text;
+  if (quoted) *p++ = '"';
+  p = put2(put2(p, year / 100), year % 100);
+  *p++ = '-';
+  p = put2(p, month);
+  *p++ = '-';
+  p = put2(p, day);
+  *p++ = ' ';
+  p = put2(p, hour);
+  *p++ = ':';
+  p = put2(p, minute);
+  *p++ = ':';
+  p = put2(p, second);
+  p = put_fraction(p, frac % 1000000, fsp);
+  if (quoted) *p++ = '"';
+  return p;
+}
+
+void append_packed_datetime(std::string& out, int64_t packed, unsigned fsp, bool date_only, bool quoted) {
   if (date_only) {
-    append_date(out, year, month, day);
+    uint64_t v = packed < 0 ? 0 - static_cast<uint64_t>(packed) : static_cast<uint64_t>(packed);
+    uint64_t ymd = (v >> 24) >> 17, ym = ymd >> 5;
+    if (quoted) out += '"';
+    append_date(out, static_cast<unsigned>((ym / 13) % 10000), static_cast<unsigned>(ym % 13),
+                static_cast<unsigned>(ymd % 32));
+    if (quoted) out += '"';
     return;
   }
-  append_datetime(out, year, month, day, static_cast<unsigned>((hms >> 12) % 32),
-                  static_cast<unsigned>((hms >> 6) % 64), static_cast<unsigned>(hms % 64), frac % 1000000, fsp);
+  char text[kTemporalTextMax];
+  out.append(text, static_cast<size_t>(write_packed_datetime(text, packed, fsp, quoted) - text));
 }
 
 void append_json_binary(std::string& out, std::string_view doc, uint64_t base) { JsonRenderer(doc, base).render(out); }

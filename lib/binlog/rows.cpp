@@ -7,6 +7,8 @@
 // behind a 1-4 byte little-endian length.
 #include "binlog/rows.hpp"
 
+#include <charconv>
+#include <cmath>
 #include <cstring>
 
 #include "binlog/constants.hpp"
@@ -29,63 +31,99 @@ int64_t sign_extend(uint64_t v, unsigned bits) {
 
 size_t string_length_bytes(uint32_t max_length) { return max_length > 255 ? 2 : 1; }
 
-}  // namespace
-
-void RowDecoder::decode(Reader& r, const TableMap& t, const uint8_t* present, Image& img, const uint8_t* partial_json) {
-  const size_t n = t.columns.size();
-  img.reset(n);
-  size_t count = 0;
-  for (size_t i = 0; i < n; ++i) count += (present[i / 8] >> (i % 8)) & 1;
-  img.lacks_columns = count != n;
-  const uint8_t* nulls = r.take((count + 7) / 8, "NULL bitmap");
-  size_t k = 0;     // index among present columns
-  size_t json = 0;  // index among the table's JSON columns
-  for (size_t i = 0; i < n; ++i) {
-    const ColumnInfo& c = t.columns[i];
-    bool is_json = c.type == kTypeJson;
-    bool diff = is_json && partial_json != nullptr && ((partial_json[json / 8] >> (json % 8)) & 1);
-    if (is_json) ++json;
-    if (!((present[i / 8] >> (i % 8)) & 1)) continue;
-    Cell& cell = img.cells[i];
-    if ((nulls[k / 8] >> (k % 8)) & 1) {
-      cell.kind = CellKind::kNull;
-      cell.begin = static_cast<uint32_t>(img.text.size());
-      img.text += "null";
-      cell.size = 4;
-    } else {
-      value(r, c, img, cell, diff);
-    }
-    ++k;
-  }
+template <typename Int>
+inline void append_number(TextBuffer& out, Int value) {
+  out.append_int(value);
 }
 
+// As json::append_double / append_float: the shortest decimal that reads back to the same value;
+// NaN and infinities (which JSON cannot carry) as null.
+template <typename Float>
+inline void append_floating(TextBuffer& out, Float value) {
+  if (!std::isfinite(value)) {
+    out += "null";
+    return;
+  }
+  char* p = out.room(32);
+  out.set_end(std::to_chars(p, p + 32, value).ptr);
+}
+
+// A JSON string of `text` (valid UTF-8) as json::append_string writes it.
+inline void append_json_string(TextBuffer& out, std::string_view text, std::string& scratch) {
+  scratch.clear();
+  json::append_string(scratch, text);
+  out += scratch;
+}
+
+// Any byte in `bytes` below 0x20, a '"' or '\\' (which JSON escapes), or at or above 0x80.
+// Eight bytes at a time: each test sets a byte's high bit where it holds (with borrows only ever
+// adding false positives after a true one, so "none" is exact).
+inline void scan_text(std::string_view bytes, bool& escape, bool& high) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+  const char* p = bytes.data();
+  size_t n = bytes.size();
+  uint64_t esc = 0, hi = 0;
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    uint64_t q = w ^ (kOnes * '"'), b = w ^ (kOnes * '\\');
+    esc |= ((w - kOnes * 0x20) | (q - kOnes) | (b - kOnes)) & ~w & kHigh;
+    hi |= w & kHigh;
+  }
+  for (; n > 0; ++p, --n) {
+    auto c = static_cast<unsigned char>(*p);
+    esc |= c < 0x20 || c == '"' || c == '\\';
+    hi |= c >= 0x80;
+  }
+  escape = esc != 0;
+  high = hi != 0;
+}
+
+}  // namespace
+
 void RowDecoder::text(std::string_view bytes, const ColumnInfo& c, Image& img, Cell& cell) {
-  std::string& out = img.text;
+  TextBuffer& out = img.text;
   cell.kind = CellKind::kString;
   if (c.charset == Charset::kUnknown || c.charset == Charset::kBinary) {
-    out += '"';
-    base64_encode(out, bytes);
+    scratch2_.assign(1, '"');
     if (c.type == kTypeString && c.charset == Charset::kBinary && bytes.size() < c.max_length) {
       // BINARY(n): the binlog drops trailing zero bytes; SELECT returns them.
       scratch_.assign(bytes);
       scratch_.resize(c.max_length, '\0');
-      out.resize(out.size() - ((bytes.size() + 2) / 3) * 4);
-      base64_encode(out, scratch_);
+      base64_encode(scratch2_, scratch_);
+    } else {
+      base64_encode(scratch2_, bytes);
     }
-    out += '"';
+    scratch2_ += '"';
+    out += scratch2_;
     return;
   }
-  if ((c.charset == Charset::kUtf8mb4 || c.charset == Charset::kUtf8mb3) && json::is_valid_utf8(bytes)) {
-    json::append_string(out, bytes);
+  const bool utf8 = c.charset == Charset::kUtf8mb4 || c.charset == Charset::kUtf8mb3;
+  if (utf8 || c.charset == Charset::kLatin1 || c.charset == Charset::kAscii) {
+    // Fast path: text needing no JSON escape and no conversion is copied in one append (the bytes
+    // json::append_string would write). ASCII is the same in these charsets and in UTF-8.
+    bool escape, high;
+    scan_text(bytes, escape, high);
+    if (!escape && (!high || (utf8 && json::is_valid_utf8(bytes)))) {
+      char* p = out.room(bytes.size() + 2);
+      *p++ = '"';
+      copy_bytes(p, bytes.data(), bytes.size());
+      p += bytes.size();
+      *p++ = '"';
+      out.set_end(p);
+      return;
+    }
+  }
+  if (utf8 && json::is_valid_utf8(bytes)) {
+    append_json_string(out, bytes, scratch2_);
     return;
   }
   scratch_.clear();
   if (conv_.to_utf8(scratch_, bytes, c.charset) != 0) ++invalid_text_;
-  json::append_string(out, scratch_);
+  append_json_string(out, scratch_, scratch2_);
 }
 
-void RowDecoder::json_diff(Reader& r, Image& img) {
-  std::string& out = img.text;
+void RowDecoder::json_diff(Reader& r, std::string& out) {
   out += '[';
   bool first = true;
   while (!r.empty()) {
@@ -114,69 +152,75 @@ void RowDecoder::json_diff(Reader& r, Image& img) {
 }
 
 void RowDecoder::value(Reader& r, const ColumnInfo& c, Image& img, Cell& cell, bool diff) {
-  std::string& out = img.text;
+  value_inline(r, c, img, cell, diff);
+}
+
+// The value decoder proper, inlined into decode()'s column loop.
+[[gnu::always_inline]] inline void RowDecoder::value_inline(Reader& r, const ColumnInfo& c, Image& img, Cell& cell,
+                                                            bool diff) {
+  TextBuffer& out = img.text;
   cell.begin = static_cast<uint32_t>(out.size());
   cell.kind = CellKind::kNumber;
   switch (c.type) {
     case kTypeTiny: {
       uint64_t v = r.u8("TINYINT");
-      c.is_unsigned ? json::append_int(out, v) : json::append_int(out, sign_extend(v, 8));
+      c.is_unsigned ? append_number(out, v) : append_number(out, sign_extend(v, 8));
       break;
     }
     case kTypeShort: {
       uint64_t v = r.u16("SMALLINT");
-      c.is_unsigned ? json::append_int(out, v) : json::append_int(out, sign_extend(v, 16));
+      c.is_unsigned ? append_number(out, v) : append_number(out, sign_extend(v, 16));
       break;
     }
     case kTypeInt24: {
       uint64_t v = r.u24("MEDIUMINT");
-      c.is_unsigned ? json::append_int(out, v) : json::append_int(out, sign_extend(v, 24));
+      c.is_unsigned ? append_number(out, v) : append_number(out, sign_extend(v, 24));
       break;
     }
     case kTypeLong: {
       uint64_t v = r.u32("INT");
-      c.is_unsigned ? json::append_int(out, v) : json::append_int(out, sign_extend(v, 32));
+      c.is_unsigned ? append_number(out, v) : append_number(out, sign_extend(v, 32));
       break;
     }
     case kTypeLonglong: {
       uint64_t v = r.u64("BIGINT");
-      c.is_unsigned ? json::append_int(out, v) : json::append_int(out, static_cast<int64_t>(v));
+      c.is_unsigned ? append_number(out, v) : append_number(out, static_cast<int64_t>(v));
       break;
     }
     case kTypeFloat: {
       auto bits = static_cast<uint32_t>(r.u32("FLOAT"));
       float f;
       std::memcpy(&f, &bits, 4);
-      json::append_float(out, f);
+      append_floating(out, f);
       break;
     }
     case kTypeDouble: {
       uint64_t bits = r.u64("DOUBLE");
       double d;
       std::memcpy(&d, &bits, 8);
-      json::append_double(out, d);
+      append_floating(out, d);
       break;
     }
     case kTypeNewdecimal: {
       const uint8_t* p = r.take(decimal_bin_size(c.precision, c.scale), "DECIMAL");
       cell.kind = CellKind::kString;
-      out += '"';
-      append_decimal(out, p, c.precision, c.scale);
-      out += '"';
+      char* at = out.room(kDecimalTextMax + 2);
+      out.set_end(write_decimal(at, p, c.precision, c.scale, true));
       break;
     }
     case kTypeYear: {
       uint8_t v = r.u8("YEAR");
-      json::append_int(out, v == 0 ? 0u : 1900u + v);
+      append_number(out, v == 0 ? 0u : 1900u + v);
       break;
     }
     case kTypeDate:
     case kTypeNewdate: {
       uint32_t v = r.u24("DATE");
       cell.kind = CellKind::kString;
-      out += '"';
-      append_date(out, v >> 9, (v >> 5) & 15, v & 31);
-      out += '"';
+      scratch_.assign(1, '"');
+      append_date(scratch_, v >> 9, (v >> 5) & 15, v & 31);
+      scratch_ += '"';
+      out += scratch_;
       break;
     }
     case kTypeTime: {
@@ -184,10 +228,11 @@ void RowDecoder::value(Reader& r, const ColumnInfo& c, Image& img, Cell& cell, b
       bool negative = v < 0;
       uint64_t a = negative ? static_cast<uint64_t>(-v) : static_cast<uint64_t>(v);
       cell.kind = CellKind::kString;
-      out += '"';
-      append_time(out, negative, static_cast<unsigned>(a / 10000), static_cast<unsigned>(a / 100 % 100),
+      scratch_.assign(1, '"');
+      append_time(scratch_, negative, static_cast<unsigned>(a / 10000), static_cast<unsigned>(a / 100 % 100),
                   static_cast<unsigned>(a % 100), 0, 0);
-      out += '"';
+      scratch_ += '"';
+      out += scratch_;
       break;
     }
     case kTypeTime2: {
@@ -224,20 +269,20 @@ void RowDecoder::value(Reader& r, const ColumnInfo& c, Image& img, Cell& cell, b
         default: packed = intpart * (int64_t{1} << 24); break;
       }
       cell.kind = CellKind::kString;
-      out += '"';
-      append_packed_time(out, packed, fsp);
-      out += '"';
+      char* at = out.room(kTemporalTextMax);
+      out.set_end(write_packed_time(at, packed, fsp, true));
       break;
     }
     case kTypeDatetime: {
       uint64_t v = r.u64("DATETIME");
       uint64_t d = v / 1000000, t = v % 1000000;
       cell.kind = CellKind::kString;
-      out += '"';
-      append_datetime(out, static_cast<unsigned>(d / 10000 % 10000), static_cast<unsigned>(d / 100 % 100),
+      scratch_.assign(1, '"');
+      append_datetime(scratch_, static_cast<unsigned>(d / 10000 % 10000), static_cast<unsigned>(d / 100 % 100),
                       static_cast<unsigned>(d % 100), static_cast<unsigned>(t / 10000),
                       static_cast<unsigned>(t / 100 % 100), static_cast<unsigned>(t % 100), 0, 0);
-      out += '"';
+      scratch_ += '"';
+      out += scratch_;
       break;
     }
     case kTypeDatetime2: {
@@ -255,9 +300,8 @@ void RowDecoder::value(Reader& r, const ColumnInfo& c, Image& img, Cell& cell, b
       }
       if (intpart < 0) intpart = -intpart;  // corrupt; keep the rendering well-formed
       cell.kind = CellKind::kString;
-      out += '"';
-      append_packed_datetime(out, intpart * (int64_t{1} << 24) + frac, fsp, false);
-      out += '"';
+      char* at = out.room(kTemporalTextMax);
+      out.set_end(write_packed_datetime(at, intpart * (int64_t{1} << 24) + frac, fsp, true));
       break;
     }
     case kTypeTimestamp:
@@ -280,13 +324,14 @@ void RowDecoder::value(Reader& r, const ColumnInfo& c, Image& img, Cell& cell, b
         }
       }
       cell.kind = CellKind::kString;
-      out += '"';
+      scratch_.assign(1, '"');
       if (sec == 0 && usec == 0) {
-        append_datetime(out, 0, 0, 0, 0, 0, 0, 0, fsp);
+        append_datetime(scratch_, 0, 0, 0, 0, 0, 0, 0, fsp);
       } else {
-        append_utc_datetime(out, static_cast<int64_t>(sec), usec % 1000000, fsp);
+        append_utc_datetime(scratch_, static_cast<int64_t>(sec), usec % 1000000, fsp);
       }
-      out += '"';
+      scratch_ += '"';
+      out += scratch_;
       break;
     }
     case kTypeVarchar:
@@ -307,22 +352,22 @@ void RowDecoder::value(Reader& r, const ColumnInfo& c, Image& img, Cell& cell, b
     case kTypeEnum: {
       uint64_t idx = r.uint_le(c.pack_length, "ENUM");
       if (c.labels.empty()) {
-        json::append_int(out, idx);
+        append_number(out, idx);
       } else if (idx == 0) {
         cell.kind = CellKind::kString;
         out += "\"\"";  // the empty string MySQL stores for an invalid ENUM value
       } else if (idx <= c.labels.size()) {
         cell.kind = CellKind::kString;
-        json::append_string(out, c.labels[idx - 1]);
+        append_json_string(out, c.labels[idx - 1], scratch2_);
       } else {
-        json::append_int(out, idx);
+        append_number(out, idx);
       }
       break;
     }
     case kTypeSet: {
       uint64_t mask = r.uint_le(c.pack_length, "SET");
       if (c.labels.empty() || (c.labels.size() < 64 && (mask >> c.labels.size()) != 0)) {
-        json::append_int(out, mask);
+        append_number(out, mask);
         break;
       }
       scratch_.clear();
@@ -335,24 +380,26 @@ void RowDecoder::value(Reader& r, const ColumnInfo& c, Image& img, Cell& cell, b
         }
       }
       cell.kind = CellKind::kString;
-      json::append_string(out, scratch_);
+      append_json_string(out, scratch_, scratch2_);
       break;
     }
     case kTypeBit: {
-      json::append_int(out, r.uint_be((c.bits + 7u) / 8u, "BIT"));
+      append_number(out, r.uint_be((c.bits + 7u) / 8u, "BIT"));
       break;
     }
     case kTypeJson: {
       size_t len = r.uint_le(c.max_length, "JSON length");
       uint64_t at = r.offset();
       Reader doc = r.sub(len, "JSON");
+      scratch2_.clear();
       if (diff) {
         cell.kind = CellKind::kJsonDiff;
-        json_diff(doc, img);
+        json_diff(doc, scratch2_);
       } else {
         cell.kind = CellKind::kJson;
-        append_json_binary(out, doc.rest(), at);
+        append_json_binary(scratch2_, doc.rest(), at);
       }
+      out += scratch2_;
       break;
     }
     case kTypeGeometry: {
@@ -362,12 +409,13 @@ void RowDecoder::value(Reader& r, const ColumnInfo& c, Image& img, Cell& cell, b
 #ifdef ROWPIPE_HAVE_WKT
       scratch_.clear();
       append_wkt(scratch_, g);
-      json::append_string(out, scratch_);
+      append_json_string(out, scratch_, scratch2_);
 #else
       // TODO(geometry): WKT once event/geometry.hpp lands; until then the internal bytes, base64.
-      out += '"';
-      base64_encode(out, g);
-      out += '"';
+      scratch2_.assign(1, '"');
+      base64_encode(scratch2_, g);
+      scratch2_ += '"';
+      out += scratch2_;
 #endif
       break;
     }
@@ -382,7 +430,7 @@ void RowDecoder::value(Reader& r, const ColumnInfo& c, Image& img, Cell& cell, b
         auto bits = static_cast<uint32_t>(load_le(p + i, 4));
         float f;
         std::memcpy(&f, &bits, 4);
-        json::append_float(out, f);
+        append_floating(out, f);
       }
       out += ']';
       break;
@@ -397,6 +445,39 @@ void RowDecoder::value(Reader& r, const ColumnInfo& c, Image& img, Cell& cell, b
     default: throw_corrupt("column `" + c.name + "` has unknown type " + std::to_string(c.type), r.offset());
   }
   cell.size = static_cast<uint32_t>(out.size() - cell.begin);
+}
+
+void RowDecoder::decode(Reader& r, const TableMap& t, const uint8_t* present, Image& img, const uint8_t* partial_json) {
+  const size_t n = t.columns.size();
+  // Every cell is set below (absent ones too): no reset pass over the cells.
+  if (img.cells.size() != n) img.cells.resize(n);
+  img.text.clear();
+  size_t count = 0;
+  for (size_t i = 0; i < n; ++i) count += (present[i / 8] >> (i % 8)) & 1;
+  img.lacks_columns = count != n;
+  const uint8_t* nulls = r.take((count + 7) / 8, "NULL bitmap");
+  size_t k = 0;     // index among present columns
+  size_t json = 0;  // index among the table's JSON columns
+  for (size_t i = 0; i < n; ++i) {
+    const ColumnInfo& c = t.columns[i];
+    bool is_json = c.type == kTypeJson;
+    bool diff = is_json && partial_json != nullptr && ((partial_json[json / 8] >> (json % 8)) & 1);
+    if (is_json) ++json;
+    Cell& cell = img.cells[i];
+    if (!((present[i / 8] >> (i % 8)) & 1)) {
+      cell = Cell{};
+      continue;
+    }
+    if ((nulls[k / 8] >> (k % 8)) & 1) {
+      cell.kind = CellKind::kNull;
+      cell.begin = static_cast<uint32_t>(img.text.size());
+      img.text += "null";
+      cell.size = 4;
+    } else {
+      value_inline(r, c, img, cell, diff);
+    }
+    ++k;
+  }
 }
 
 }  // namespace rowpipe::binlog

@@ -30,11 +30,13 @@ class RowDecoder {
   void value(Reader& r, const ColumnInfo& c, Image& image, Cell& cell, bool json_diff = false);
 
  private:
+  void value_inline(Reader& r, const ColumnInfo& c, Image& image, Cell& cell, bool json_diff);
   void text(std::string_view bytes, const ColumnInfo& c, Image& image, Cell& cell);
-  void json_diff(Reader& r, Image& image);
+  void json_diff(Reader& r, std::string& out);
 
   TextConverter conv_;
-  std::string scratch_;
+  std::string scratch_;   // converted text, padded binary, WKT
+  std::string scratch2_;  // values rendered through the std::string writers, then copied
   uint64_t invalid_text_ = 0;
 };
 

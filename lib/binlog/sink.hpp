@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "binlog/table_map.hpp"
+#include "binlog/text_buffer.hpp"
 #include "event/position.hpp"
 
 namespace rowpipe::binlog {
@@ -26,10 +27,10 @@ struct Cell {
 // from row to row: after warm-up, decoding allocates nothing.
 struct Image {
   std::vector<Cell> cells;
-  std::string text;
+  TextBuffer text;
   bool lacks_columns = false;  // MINIMAL/NOBLOB image
 
-  std::string_view json(const Cell& c) const { return std::string_view(text).substr(c.begin, c.size); }
+  std::string_view json(const Cell& c) const { return text.view().substr(c.begin, c.size); }
   void reset(size_t columns) {
     cells.assign(columns, Cell{});
     text.clear();

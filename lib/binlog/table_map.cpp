@@ -216,6 +216,44 @@ std::string utf8_name(std::string_view raw) {
   return out;
 }
 
+// A binlog column type's family, for messages.
+std::string_view binlog_type_name(uint8_t type) {
+  switch (type) {
+    case kTypeTiny: return "tinyint";
+    case kTypeShort: return "smallint";
+    case kTypeInt24: return "mediumint";
+    case kTypeLong: return "int";
+    case kTypeLonglong: return "bigint";
+    case kTypeFloat: return "float";
+    case kTypeDouble: return "double";
+    case kTypeNewdecimal:
+    case kTypeDecimal: return "decimal";
+    case kTypeDate:
+    case kTypeNewdate: return "date";
+    case kTypeTime:
+    case kTypeTime2: return "time";
+    case kTypeDatetime:
+    case kTypeDatetime2: return "datetime";
+    case kTypeTimestamp:
+    case kTypeTimestamp2: return "timestamp";
+    case kTypeYear: return "year";
+    case kTypeString: return "char/binary";
+    case kTypeVarchar:
+    case kTypeVarString: return "varchar/varbinary";
+    case kTypeTinyBlob:
+    case kTypeMediumBlob:
+    case kTypeLongBlob:
+    case kTypeBlob: return "blob/text";
+    case kTypeEnum: return "enum";
+    case kTypeSet: return "set";
+    case kTypeBit: return "bit";
+    case kTypeJson: return "json";
+    case kTypeGeometry: return "geometry";
+    case kTypeVector: return "vector";
+    default: return "an unknown type";
+  }
+}
+
 // Does a binlog column type fit an information_schema DATA_TYPE?
 bool schema_type_fits(const ColumnInfo& c, std::string_view t) {
   switch (c.type) {
@@ -237,13 +275,14 @@ bool schema_type_fits(const ColumnInfo& c, std::string_view t) {
     case kTypeTimestamp:
     case kTypeTimestamp2: return t == "timestamp";
     case kTypeYear: return t == "year";
-    case kTypeString: return t == "char" || t == "binary";
+    // MariaDB's INET4, INET6 and UUID are fixed-size binary strings in the binlog.
+    case kTypeString: return t == "char" || t == "binary" || t == "inet4" || t == "inet6" || t == "uuid";
     case kTypeVarchar:
     case kTypeVarString: return t == "varchar" || t == "varbinary";
     case kTypeTinyBlob:
     case kTypeMediumBlob:
     case kTypeLongBlob:
-    case kTypeBlob: return t.ends_with("blob") || t.ends_with("text") || t == "json" || t == "longtext";
+    case kTypeBlob: return t.ends_with("blob") || t.ends_with("text") || t == "json";
     case kTypeEnum: return t == "enum";
     case kTypeSet: return t == "set";
     case kTypeBit: return t == "bit";
@@ -254,6 +293,65 @@ bool schema_type_fits(const ColumnInfo& c, std::string_view t) {
     case kTypeVector: return t == "vector";
     default: return true;
   }
+}
+
+// Why the binlog column `c` cannot be the information_schema column `s`; empty when it can.
+std::string schema_mismatch(const ColumnInfo& c, const SchemaColumn& s) {
+  std::string_view t = s.data_type;
+  if (!schema_type_fits(c, t))
+    return "is " + s.data_type + " but the binlog logs " + std::string(binlog_type_name(c.type));
+  auto n = [](uint64_t v) { return std::to_string(v); };
+  switch (c.type) {
+    case kTypeNewdecimal:
+      if (s.numeric_precision && s.numeric_scale &&
+          (*s.numeric_precision != c.precision || *s.numeric_scale != c.scale))
+        return "is decimal(" + n(*s.numeric_precision) + "," + n(*s.numeric_scale) + ") but the binlog logs decimal(" +
+               n(c.precision) + "," + n(c.scale) + ")";
+      break;
+    case kTypeBit:
+      if (s.numeric_precision && *s.numeric_precision != c.bits)
+        return "is bit(" + n(*s.numeric_precision) + ") but the binlog logs bit(" + n(c.bits) + ")";
+      break;
+    case kTypeTime2:
+    case kTypeDatetime2:
+    case kTypeTimestamp2:
+      if (s.datetime_precision && *s.datetime_precision != c.scale)
+        return "is " + s.data_type + "(" + n(*s.datetime_precision) + ") but the binlog logs " + s.data_type + "(" +
+               n(c.scale) + ")";
+      break;
+    case kTypeString:
+    case kTypeVarchar:
+    case kTypeVarString:
+      if (s.octet_length && *s.octet_length != c.max_length)
+        return "is " + s.data_type + " of " + n(*s.octet_length) + " bytes but the binlog logs " + n(c.max_length) +
+               " bytes";
+      break;
+    case kTypeTinyBlob:
+    case kTypeMediumBlob:
+    case kTypeLongBlob:
+    case kTypeBlob: {
+      // The length prefix tells the four sizes apart (MariaDB's JSON is a longtext).
+      uint32_t want = t.starts_with("tiny")                  ? 1
+                      : t.starts_with("medium")              ? 3
+                      : t.starts_with("long") || t == "json" ? 4
+                                                             : 2;
+      if (c.max_length != want)
+        return "is " + s.data_type + " but the binlog logs a blob/text with a " + n(c.max_length) + "-byte length";
+      break;
+    }
+    case kTypeEnum:
+    case kTypeSet:
+      if (!s.labels.empty()) {
+        size_t k = s.labels.size();
+        size_t want = c.type == kTypeEnum ? (k > 255 ? 2 : 1) : (k + 7) / 8 > 4 ? 8 : (k + 7) / 8;
+        if (want != c.pack_length)
+          return "is " + s.data_type + " of " + n(k) + " values but the binlog stores it in " + n(c.pack_length) +
+                 " byte(s)";
+      }
+      break;
+    default: break;
+  }
+  return {};
 }
 
 }  // namespace
@@ -469,16 +567,16 @@ std::shared_ptr<TableMap> parse_table_map(std::string_view body, uint64_t base, 
   if (schema != nullptr && (!have_names || !have_signedness || (!have_charsets && character > 0))) {
     if (const TableSchema* s = schema->lookup(t.db, t.table)) {
       if (s->columns.size() != n)
-        fail(ErrorKind::kData, "schema of `" + t.db + "`.`" + t.table + "` has " + std::to_string(s->columns.size()) +
-                                   " columns but the binlog's table map has " + std::to_string(n) +
-                                   " (events older than a DDL?)");
+        fail(ErrorKind::kData, "the schema of `" + t.db + "`.`" + t.table + "` does not match its table map: " +
+                                   std::to_string(s->columns.size()) + " columns in the schema, " + std::to_string(n) +
+                                   " in the binlog (events older than a DDL?); refusing to label the data");
       for (size_t i = 0; i < n; ++i) {
         ColumnInfo& c = t.columns[i];
         const SchemaColumn& sc = s->columns[i];
-        if (!schema_type_fits(c, sc.data_type))
-          fail(ErrorKind::kData, "schema of `" + t.db + "`.`" + t.table + "` column " + std::to_string(i + 1) + " (" +
-                                     sc.name + ") is " + sc.data_type + " but the binlog logs type " +
-                                     std::to_string(c.type) + " (events older than a DDL?)");
+        if (std::string why = schema_mismatch(c, sc); !why.empty())
+          fail(ErrorKind::kData, "the schema of `" + t.db + "`.`" + t.table +
+                                     "` does not match its table map: column " + std::to_string(i + 1) + " (" +
+                                     sc.name + ") " + why + " (events older than a DDL?); refusing to label the data");
         if (!have_names) c.name = sc.name;
         if (!c.signedness_known && is_numeric(c.type, mariadb)) {
           c.is_unsigned = sc.is_unsigned;
@@ -505,6 +603,10 @@ std::shared_ptr<TableMap> parse_table_map(std::string_view body, uint64_t base, 
   }
 
   // Pre-rendered JSON fragments.
+  t.db_table_json = "\"db\":";
+  json::append_string(t.db_table_json, t.db);
+  t.db_table_json += ",\"table\":";
+  json::append_string(t.db_table_json, t.table);
   t.key_json.resize(n);
   t.types_json = "{";
   for (size_t i = 0; i < n; ++i) {

@@ -49,6 +49,7 @@ struct TableMap {
   size_t json_columns = 0;   // count of JSON columns (partial update bitmaps count these)
 
   // Rendered once per table map, reused by every row line.
+  std::string db_table_json;          // "db":"d","table":"t" (empty: render from db and table)
   std::string types_json;             // {"col":"word",...}
   std::string pk_json;                // ["a","b"]; empty when unknown
   std::vector<std::string> key_json;  // per column: "\"name\":" ready to append
@@ -62,6 +63,14 @@ struct SchemaColumn {
   bool is_unsigned = false;
   std::optional<uint32_t> collation_id;
   std::vector<std::string> labels;  // ENUM/SET values, UTF-8
+  // Declared sizes, checked against the table map's metadata when known (a DDL that changed them
+  // must not go unnoticed): NUMERIC_PRECISION/NUMERIC_SCALE (DECIMAL; BIT: its width),
+  // DATETIME_PRECISION (TIME, DATETIME, TIMESTAMP), CHARACTER_OCTET_LENGTH (CHAR, VARCHAR,
+  // BINARY, VARBINARY).
+  std::optional<uint32_t> numeric_precision;
+  std::optional<uint32_t> numeric_scale;
+  std::optional<uint32_t> datetime_precision;
+  std::optional<uint64_t> octet_length;
 };
 struct TableSchema {
   std::vector<SchemaColumn> columns;

@@ -63,7 +63,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     uint64_t offset;
     while (framer.next(event, offset)) {
       decoder.decode_event(event, offset);
-      if (sink.buffer().size() > (1 << 16)) sink.buffer().clear();
+      if (sink.complete_size() > (1 << 16)) sink.clear_complete();
     }
     decoder.finish();
     sink.flush_pending();

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Compares binlog-decode's row lines with a `mariadb-binlog --verbose` decoding of the same file.
+"""Compares binlog-tail's row lines with a `mariadb-binlog --verbose` (or MySQL `mysqlbinlog -vv`) decoding of the same file.
 
 Usage: binlog_compare.py LINES.jsonl ORACLE.txt
 Prints one summary line; exit 0 when every row image the oracle decoded matches (and at least one
@@ -21,6 +21,8 @@ import sys
 
 ROW_START = re.compile(rb"^### (INSERT INTO|UPDATE|DELETE FROM) `((?:[^`]|``)*)`\.`((?:[^`]|``)*)`$")
 VALUE = re.compile(rb"^###   @(\d+)=(.*)$")
+# `mysqlbinlog -vv` (the upstream oracles) adds the column type: `@1=5 /* INT meta=0 nullable=0 is_null=0 */`.
+TYPE_COMMENT = re.compile(rb" /\* [A-Z][A-Z0-9_() ]*meta=\d+ nullable=\d is_null=\d \*/$")
 
 
 def parse_oracle(path):
@@ -48,7 +50,7 @@ def parse_oracle(path):
             else:
                 v = VALUE.match(line)
                 if v:
-                    cur[section][int(v.group(1))] = v.group(2)
+                    cur[section][int(v.group(1))] = TYPE_COMMENT.sub(b"", v.group(2))
                 elif not line.startswith(b"###"):
                     cur = None
     return rows
