@@ -24,7 +24,7 @@ fi
 if ! command -v clang-tidy >/dev/null; then
   echo "skip - clang-tidy on lib/: clang-tidy is not installed (make deps)"
 else
-  flags="-std=c++20 -Ilib -DRAPIDJSON_SSE2 $(pkg-config --cflags libmariadb hiredis rdkafka librabbitmq libmongoc-1.0 2>/dev/null)"
+  flags="-std=c++20 -Ilib $(pkg-config --cflags libmariadb hiredis rdkafka librabbitmq libmongoc-1.0 2>/dev/null)"
   # A file that passed before is not checked again while it, every project header, the config
   # and the clang-tidy version are unchanged: its verdict is cached by their hash.
   cache=${XDG_CACHE_HOME:-$HOME/.cache}/rowpipe/tidy

@@ -81,7 +81,7 @@ class EventParser {
   // first block is our own buffer, so ordinary lines allocate nothing.
   using Document =
       rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>, rapidjson::MemoryPoolAllocator<>>;
-  static constexpr size_t kPoolBytes = 64 * 1024;
+  static constexpr size_t kPoolBytes = size_t{64} << 10;
 
   bool known_type_word(std::string_view word);
 
