@@ -25,8 +25,8 @@ sql -e 'SHOW BINARY LOGS'
 echo
 echo "== binlog-tail | jsonl-to-redis"
 if ! binlog-tail --stop-at-end --mysql "$MYSQL_URL" 2>/dev/null | jsonl-to-redis --redis "$REDIS_URL" 2>/dev/null; then
-  echo "binlog-tail and jsonl-to-redis are not implemented yet in this release (see README: Status)."
-  echo "The servers, schema and workload above are what the pipeline will carry."
+  echo "binlog-tail's live replica mode (--mysql) is not implemented yet in this release (see README: Status);"
+  echo "the servers, schema and workload above are what the pipeline will carry."
   exit 0
 fi
 echo
