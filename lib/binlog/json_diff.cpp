@@ -10,6 +10,8 @@
 #include <variant>
 #include <vector>
 
+#include "event/json_parse.hpp"
+
 namespace rowpipe::binlog {
 namespace {
 
@@ -82,12 +84,11 @@ bool apply_json_diff(std::string_view doc_text, std::string_view diff_text, std:
   std::string doc_copy(doc_text), diff_copy(diff_text);
   doc_copy.append(16, '\0');
   diff_copy.append(16, '\0');
+  rapidjson::Reader reader;
   rapidjson::Document doc(&pool);
-  doc.ParseInsitu<rapidjson::kParseFullPrecisionFlag>(doc_copy.data());
-  if (doc.HasParseError()) return false;
+  if (json::parse_insitu(doc, doc_copy.data(), reader).IsError()) return false;
   rapidjson::Document diffs(&pool);
-  diffs.ParseInsitu<rapidjson::kParseFullPrecisionFlag>(diff_copy.data());
-  if (diffs.HasParseError() || !diffs.IsArray()) return false;
+  if (json::parse_insitu(diffs, diff_copy.data(), reader).IsError() || !diffs.IsArray()) return false;
   auto& alloc = doc.GetAllocator();
   for (auto& d : diffs.GetArray()) {
     if (!d.IsObject() || !d.HasMember("op") || !d.HasMember("path")) return false;

@@ -8,6 +8,7 @@
 
 #include "cli/error.hpp"
 #include "event/column_type.hpp"
+#include "event/json_parse.hpp"
 #include "event/json_writer.hpp"
 #include "event/values.hpp"
 
@@ -175,11 +176,9 @@ const Event& EventParser::parse(std::string_view line) {
   if (line.find('\0') != std::string_view::npos) bad("NUL byte in line");
   // One pass with an ASCII fast path beats RapidJSON's per-character validation.
   if (!json::is_valid_utf8(line)) bad("invalid JSON: the line is not valid UTF-8");
-  constexpr unsigned kFlags = rapidjson::kParseInsituFlag | rapidjson::kParseFullPrecisionFlag;
-  doc_->ParseInsitu<kFlags>(text_.data());
-  if (doc_->HasParseError()) {
-    bad(std::string("invalid JSON at byte ") + std::to_string(doc_->GetErrorOffset() + 1) + ": " +
-        rapidjson::GetParseError_En(doc_->GetParseError()));
+  if (rapidjson::ParseResult r = json::parse_insitu(*doc_, text_.data(), reader_); r.IsError()) {
+    bad(std::string("invalid JSON at byte ") + std::to_string(r.Offset() + 1) + ": " +
+        rapidjson::GetParseError_En(r.Code()));
   }
   const JsonValue& obj = *doc_;
   if (!obj.IsObject()) bad("line is not a JSON object");

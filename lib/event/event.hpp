@@ -90,6 +90,7 @@ class EventParser {
   std::unique_ptr<rapidjson::MemoryPoolAllocator<>> pool_;
   std::unique_ptr<rapidjson::MemoryPoolAllocator<>> stack_pool_;
   std::unique_ptr<Document> doc_;
+  rapidjson::Reader reader_;             // its stack is kept between lines
   Position next_;                        // storage for event_.next
   std::vector<std::string> type_words_;  // type words already validated
   Event event_;

@@ -5,6 +5,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 70
 runs=${FUZZ_RUNS:-200000}
+# A fixed seed keeps the suite reproducible (CI runs what ran here); FUZZ_SEED=0 picks one at random.
+seed=${FUZZ_SEED:-1}
 shared=${ROWPIPE_SHARED:-$(cd .. && pwd)/shared}
 
 build_log=$(mktemp)
@@ -24,9 +26,9 @@ for src in tests/fuzz/*.cpp; do
     find "$shared/corpus/binlog" -type f ! -name '*.txt' ! -name '*.md' ! -name '*.gz' -size -1M \
       -exec cp {} "$work"/ \;
   fi
-  if (cd build-asan/fuzz && ASAN_OPTIONS=detect_leaks=1 "./$name" -runs="$runs" -max_len=65536 -timeout=10 \
+  if (cd build-asan/fuzz && ASAN_OPTIONS=detect_leaks=1 "./$name" -seed="$seed" -runs="$runs" -max_len=65536 -timeout=10 \
       -artifact_prefix="$PWD/crash-$name-" "$work" >"$name.log" 2>&1); then
-    echo "ok - $name ran $runs executions without a crash ($(grep -o 'cov: [0-9]*' "build-asan/fuzz/$name.log" | tail -1))"
+    echo "ok - $name ran $runs executions (seed $seed) without a crash ($(grep -o 'cov: [0-9]*' "build-asan/fuzz/$name.log" | tail -1))"
   else
     echo "not ok - $name crashed: $(grep -m1 -E 'ERROR|SUMMARY|Assertion' "build-asan/fuzz/$name.log")"
   fi

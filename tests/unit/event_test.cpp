@@ -8,6 +8,7 @@
 #include "cli/error.hpp"
 #include "event/column_type.hpp"
 #include "event/event.hpp"
+#include "event/json_parse.hpp"
 #include "event/json_writer.hpp"
 #include "event/key_template.hpp"
 #include "event/map_file.hpp"
@@ -226,6 +227,37 @@ TEST_CASE("every value type round-trips through parse and render") {
   expected.replace(expected.find("\\ud83d\\ude00"), 12, "\xf0\x9f\x98\x80");
   CHECK(canonical(line) == expected);
   CHECK(canonical(canonical(line)) == canonical(line));
+}
+
+TEST_CASE("numbers convert exactly, typed as RapidJSON types them, with no undefined behaviour") {
+  using json::Number;
+  auto kind = [](const char* t) { return json::convert_number(t).kind; };
+  CHECK(kind("0") == Number::kUint);
+  CHECK(kind("18446744073709551615") == Number::kUint);
+  CHECK(kind("18446744073709551616") == Number::kDouble);
+  CHECK(kind("-2147483648") == Number::kInt);
+  CHECK(kind("-2147483649") == Number::kInt64);
+  CHECK(kind("-9223372036854775809") == Number::kDouble);
+  CHECK(kind("1e400") == Number::kTooBig);
+  CHECK(kind("-0.5e99999999999") == Number::kTooBig);
+  // A negative zero keeps its sign; underflow is zero of the right sign.
+  CHECK(std::signbit(json::convert_number("-0").d));
+  CHECK(std::signbit(json::convert_number("-1e-400").d));
+  CHECK(json::convert_number("1e-400").d == 0.0);
+  // Correctly rounded: the nearest double, where RapidJSON's normal precision is off by an ulp.
+  CHECK(json::convert_number("2.2250738585072011e-308").d == 2.2250738585072011e-308);
+  CHECK(json::convert_number("0.1").d == 0.1);
+  // Inputs that reach undefined behaviour in RapidJSON's full-precision path (found by fuzz_jsonl).
+  const std::string head = R"J({"binlog":"b.000001:4","row":0,"db":"d","table":"t","eventType":"INSERT",)J";
+  const std::string out = head + R"J("before":null,"after":{"x":)J";
+  CHECK(canonical(head + R"J("after":{"x":0.000000000000000000000000000000000000000000000000000000000e-310}})J") ==
+        out + "0}}");
+  CHECK(canonical(head + R"J("after":{"x":0.00000000000000000000000000000000000000000000000000000001e-300}})J") ==
+        out + "0}}");
+  CHECK(canonical(head + R"J("after":{"x":-1e-400}})J") == out + "-0}}");
+  CHECK(canonical(out + "-0}}") == out + "-0}}");
+  std::string too_big = head + R"J("after":{"x":1e400}})J";
+  require_rejected(too_big, "invalid JSON at byte " + std::to_string(too_big.find("1e400") + 1) + ": Number too big");
 }
 
 TEST_CASE("lines of every event type are accepted") {
