@@ -11,6 +11,9 @@
                                            each key sits where uhashring (ketama mode) places it
   redis_model.py check REDIS_URL FILE...   exit 0 when Redis holds exactly the lines its checkpoint
                                            (rowpipe:checkpoint:default) covers: the atomicity check
+                                           (read in one atomic snapshot; while the purge marker
+                                           rowpipe:purge:default stands, the table it names may lack
+                                           keys, and nothing else may differ)
 
 The model folds committed transactions only (an input ending inside a transaction leaves it out),
 renders keys as rowpipe-events(5) KEY TEMPLATES says for {db}_{table}_{pk}, and stores each row as a
@@ -287,10 +290,10 @@ def position(text, row=0):
 
 
 def covered_state(files, checkpoint):
-    """The fold of every line the checkpoint covers (rowpipe-checkpoint(5), rule 3), with the keys of
-    each table, and the first line not covered."""
+    """The fold of every line the checkpoint covers (rowpipe-checkpoint(5), rule 3), with the table of
+    each key, and the lines not covered up to the first one that changes anything (a row or a DDL)."""
     state = {}
-    first_uncovered = None
+    uncovered = []
     binlog = position(checkpoint["binlog"]) if checkpoint else None
     applied = None
     if checkpoint and checkpoint.get("applied"):
@@ -303,9 +306,9 @@ def covered_state(files, checkpoint):
                 p = position(line["binlog"], line.get("row", 0))
                 if binlog and (p[:2] < binlog[:2] or (applied is not None and p <= applied)):
                     apply(state, line)
-                elif first_uncovered is None:
-                    first_uncovered = line
-    return state, first_uncovered
+                elif not uncovered or uncovered[-1]["eventType"] not in ("INSERT", "UPDATE", "DELETE", "DDL"):
+                    uncovered.append(line)
+    return state, uncovered
 
 
 # ---------------------------------------------------------------- Redis
@@ -375,10 +378,52 @@ def dump(url):
             return out
 
 
+# The state, the checkpoint and the purge marker at one instant (a script runs atomically): a tool
+# killed an instant earlier may have commands still queued in Redis, which must not run between the
+# reads of the check.
+SNAPSHOT = """
+local out = {redis.call('GET', KEYS[1]) or false, redis.call('GET', KEYS[2]) or false}
+for _, k in ipairs(redis.call('KEYS', '*')) do
+  if string.sub(k, 1, 8) ~= 'rowpipe:' then
+    local t = redis.call('TYPE', k)['ok']
+    if t == 'hash' then
+      out[#out + 1] = {k, redis.call('HGETALL', k)}
+    elseif t == 'string' then
+      out[#out + 1] = {k, redis.call('GET', k)}
+    end
+  end
+end
+return out
+"""
+
+
+def snapshot(url, name="default"):
+    reply = Resp(url).call("EVAL", SNAPSHOT, 2, "rowpipe:checkpoint:" + name, "rowpipe:purge:" + name)
+    state = {}
+    for k, v in reply[2:]:
+        state[k] = dict(zip(v[0::2], v[1::2])) if isinstance(v, list) else v
+    return state, reply[0], reply[1]
+
+
+def is_purge(line):
+    return line["eventType"] == "DDL" and line["sql"].upper().startswith(("TRUNCATE", "DROP TABLE"))
+
+
 def printable(state):
     enc = lambda b: b.decode("utf-8", "backslashreplace")
     return {enc(k): ({enc(f): enc(v) for f, v in sorted(h.items())} if isinstance(h, dict) else enc(h))
             for k, h in sorted(state.items())}
+
+
+def differ(want, got):
+    missing = [k for k in want if k not in got]
+    extra = [k for k in got if k not in want]
+    changed = [k for k in want if k in got and want[k] != got[k]]
+    print("differ: %d keys expected, %d found; missing %d, extra %d, different %d" %
+          (len(want), len(got), len(missing), len(extra), len(changed)))
+    for k in (missing[:3] + extra[:3] + changed[:3]):
+        print("  %r: want %r got %r" % (k, want.get(k), got.get(k)))
+    return 1
 
 
 def main():
@@ -419,35 +464,42 @@ def main():
         json.dump(printable(expect(args)), sys.stdout, ensure_ascii=False, indent=1)
     elif cmd == "dump":
         json.dump(printable(dump(args[0])), sys.stdout, ensure_ascii=False, indent=1)
-    elif cmd in ("compare", "check"):
+    elif cmd == "compare":
         got = dump(args[0])
-        if cmd == "compare":
-            want = expect(args[1:])
-        else:
-            stored = Resp(args[0]).call("GET", "rowpipe:checkpoint:default")
-            tables, nxt = covered_state(args[1:], json.loads(stored) if stored else None)
-            want = {k: v for k, (_, v) in tables.items()}
-            # The one exception: a TRUNCATE/DROP is applied page by page (bounded memory) and only its
-            # last step moves the checkpoint, so a crash inside one leaves some of that table's keys
-            # deleted; the restart finishes it. Nothing else may differ.
-            if want != got and nxt and nxt["eventType"] == "DDL" and nxt["sql"].upper().startswith(("TRUNCATE", "DROP TABLE")):
-                t = (nxt["db"], nxt["table"])
-                gone = [k for k in want if k not in got]
-                if all(k in want and want[k] == v for k, v in got.items()) and all(tables[k][0] == t for k in gone):
-                    print("same: %d keys, and %d keys of %s.%s deleted by the TRUNCATE in progress" %
-                          (len(got), len(gone), t[0], t[1]))
-                    return 0
+        want = expect(args[1:])
         if want == got:
             print("same: %d keys" % len(got))
             return 0
-        missing = [k for k in want if k not in got]
-        extra = [k for k in got if k not in want]
-        differ = [k for k in want if k in got and want[k] != got[k]]
-        print("differ: %d keys expected, %d found; missing %d, extra %d, different %d" %
-              (len(want), len(got), len(missing), len(extra), len(differ)))
-        for k in (missing[:3] + extra[:3] + differ[:3]):
-            print("  %r: want %r got %r" % (k, want.get(k), got.get(k)))
-        return 1
+        return differ(want, got)
+    elif cmd == "check":
+        got, stored, marker = snapshot(args[0])
+        checkpoint = json.loads(stored) if stored else None
+        tables, uncovered = covered_state(args[1:], checkpoint)
+        want = {k: v for k, (_, v) in tables.items()}
+        if marker is not None:
+            # A TRUNCATE/DROP in progress: its marker must name the first statement after the
+            # checkpoint that changes anything, and only keys of its table may be missing.
+            m = json.loads(marker)
+            f, off, row = m["at"].rsplit(":", 2)
+            at = position(f + ":" + off, int(row))
+            nxt = uncovered[-1] if uncovered else None
+            if nxt is None or not is_purge(nxt) or position(nxt["binlog"], nxt.get("row", 0)) != at or \
+                    "%s.%s" % (nxt["db"], nxt["table"]) != m["table"]:
+                print("differ: the purge marker %s does not name the first change after the checkpoint %s (%s)" %
+                      (marker.decode(), stored.decode() if stored else None, json.dumps(nxt)[:200]))
+                return 1
+            gone = [k for k in want if k not in got]
+            foreign = [k for k in gone if "%s.%s" % tables[k][0] != m["table"]]
+            if all(k in want and want[k] == v for k, v in got.items()) and not foreign:
+                print("same: %d keys, and %d keys of %s deleted by the purge in progress" % (len(got), len(gone), m["table"]))
+                return 0
+            if foreign:
+                print("differ: a purge of %s deleted %d keys of other tables, e.g. %r" % (m["table"], len(foreign), foreign[0]))
+                return 1
+        if want == got:
+            print("same: %d keys" % len(got))
+            return 0
+        return differ(want, got)
     else:
         print(__doc__, file=sys.stderr)
         return 2

@@ -83,6 +83,21 @@ verdict=$(model ring "$R1,$R2,$R3" "$work")
 expect_eq "after kill -9s and a restart each instance resumed from its own checkpoint: the ring is exact" \
   "${verdict%%:*}" same
 
+# A partial UPDATE that moves a row to another instance cannot be one MULTI: the new instance confirms
+# the row first, then the old key goes. A crash between the two (failpoint mid-move) leaves both rows;
+# the restart must delete the old one (the new instance is past the line, the old one is not).
+flush
+for fp in mid-move:1 mid-move:4; do
+  ROWPIPE_FAILPOINT=$fp jsonl-to-redis -q --batch-bytes 4096 --redis "$R1" --redis "$R2" --redis "$R3" "$work" \
+    2>"$TMP/fp-err"
+  expect_eq "failpoint $fp stops the tool between the new instance's confirmation and the old key's deletion" \
+    "$?" 99
+done
+jsonl-to-redis -q --redis "$R1" --redis "$R2" --redis "$R3" "$work"
+verdict=$(model ring "$R1,$R2,$R3" "$work")
+expect_eq "after crashes in the middle of moves across instances the restart finishes them: the ring is exact" \
+  "${verdict%%:*}" same
+
 # --route sends a table to its own instance; a map file's target does the same.
 flush
 echo "{\"d.pair\": {\"target\": \"$R2\"}}" >"$TMP/map.json"

@@ -72,6 +72,12 @@ TEST_CASE("RESP commands carry their argument count and binary-safe bulk strings
   out.clear();
   append_arg(out, uint64_t{18446744073709551615u});
   CHECK(out == "$20\r\n18446744073709551615\r\n");
+  out.clear();
+  append_arg(out, int64_t{-42});
+  CHECK(out == "$3\r\n-42\r\n");
+  out.clear();
+  append_arg(out, std::string(200, 'x'));  // longer than the stack buffer of the short path
+  CHECK(out == "$200\r\n" + std::string(200, 'x') + "\r\n");
   CHECK(arg_bytes(0) == 6);
   CHECK(arg_bytes(10) == 1 + 2 + 2 + 10 + 2);
 }
@@ -256,6 +262,33 @@ TEST_CASE("The mapper stores columns by their map names, NULLs absent or as the 
   CHECK(json == R"({"id":8,"image":"x","gone":null,"raw":"AQI="})");
 }
 
+TEST_CASE("Field values are the shared value_text of each column, for every JSON type and size") {
+  EventParser parser;
+  std::string long_text(300, 'w');
+  std::string line = R"({"binlog":"f.000001:4","row":0,"db":"d","table":"t","eventType":"INSERT","pk":["id"],)"
+                     R"("types":{"b":"varbinary"},"after":{"id":1,"neg":-9223372036854775808,)"
+                     R"("big":18446744073709551615,"d":3.5,"e":1e300,"z":-0,"t":true,"f":false,"j":{"a":[1,"x"]},)"
+                     R"("b":"AQI=","s":")" +
+                     long_text + R"("}})";
+  const Event& e = parser.parse(line);
+  TableInfo t = table("d", "t");
+  Config config;
+  Mapper mapper(config, KeyTemplate::compile("{db}_{table}_{pk}"));
+  std::string set, nulls;
+  size_t pairs = 0, null_count = 0;
+  mapper.fields(e, *e.after, t, set, pairs, nulls, null_count);
+  std::string want;
+  for (const auto& m : e.after->GetObject()) {
+    std::string_view column(m.name.GetString(), m.name.GetStringLength());
+    append_arg(want, column);
+    append_arg(want, *value_text(e, column, m.value));
+  }
+  CHECK(pairs == e.after->MemberCount());
+  CHECK(set == want);
+  CHECK(set.find("$20\r\n-9223372036854775808\r\n") != std::string::npos);
+  CHECK(set.find("$300\r\n" + long_text + "\r\n") != std::string::npos);
+}
+
 TEST_CASE("A partial UPDATE keeps the before value of key columns its after image lacks") {
   EventParser parser;
   const Event& e = parser.parse(
@@ -298,6 +331,19 @@ TEST_CASE("A batch wraps its commands in MULTI, the checkpoint SET and EXEC, and
   Link guard(parse_url("redis://127.0.0.1:2"), plain);
   guard.close_batch(1, ck("f.000001:50"));
   CHECK(guard.in_flight() == 0);
+}
+
+TEST_CASE("A purge marker names the table and the statement's position, and reads back as written") {
+  PurgeMarker m{"d.user_roles", RowPosition{*Position::parse("mysql-bin.000001:554101"), 0}};
+  CHECK(m.to_json() == R"({"table":"d.user_roles","at":"mysql-bin.000001:554101:0"})");
+  PurgeMarker back = PurgeMarker::parse(m.to_json(), "test");
+  CHECK(back.table == "d.user_roles");
+  CHECK(back.at == m.at);
+  CHECK_THROWS_WITH(PurgeMarker::parse(R"({"table":"d.t"})", "redis x key rowpipe:purge:default"),
+                    Catch::Matchers::Contains("not a rowpipe purge marker: missing \"at\""));
+  CHECK_THROWS_WITH(PurgeMarker::parse(R"({"table":"d.t","at":"f.000001:4"})", "k"),
+                    Catch::Matchers::Contains("\"at\" must be FILE:POS:ROW"));
+  CHECK_THROWS(PurgeMarker::parse("nope", "k"));
 }
 
 TEST_CASE("Guard positions are FILE:POS:ROW, the form the compare-and-set script parses") {

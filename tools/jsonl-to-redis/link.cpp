@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <hiredis/read.h>
 #include <poll.h>
+#include <rapidjson/document.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,8 +12,9 @@
 #include <thread>
 
 #include "cli/error.hpp"
+#include "cli/failpoint.hpp"
 #include "cli/log.hpp"
-#include "failpoint.hpp"
+#include "event/json_writer.hpp"
 #include "io/signals.hpp"
 
 namespace rowpipe::redis_sink {
@@ -44,6 +46,36 @@ RedisReply parse_full(std::string_view raw) {
 }
 
 }  // namespace
+
+std::string PurgeMarker::to_json() const {
+  std::string out;
+  json::Writer w(out);
+  w.begin_object();
+  w.key("table").string(table);
+  w.key("at").string(at.str());
+  w.end_object();
+  return out;
+}
+
+PurgeMarker PurgeMarker::parse(std::string_view text, std::string_view origin) {
+  auto bad = [&](const std::string& what) {
+    fail(ErrorKind::kConfig, std::string(origin) + ": not a rowpipe purge marker: " + what);
+  };
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseValidateEncodingFlag>(text.data(), text.size());
+  if (doc.HasParseError() || !doc.IsObject()) bad("invalid JSON");
+  auto member = [&](const char* name) {
+    auto it = doc.FindMember(name);
+    if (it == doc.MemberEnd() || !it->value.IsString()) bad(std::string("missing \"") + name + "\"");
+    return std::string_view(it->value.GetString(), it->value.GetStringLength());
+  };
+  PurgeMarker m;
+  m.table = member("table");
+  auto at = RowPosition::parse(member("at"));
+  if (!at) bad("\"at\" must be FILE:POS:ROW");
+  m.at = std::move(*at);
+  return m;
+}
 
 std::strong_ordering compare_checkpoints(const Checkpoint& a, const Checkpoint& b) {
   if (auto c = a.binlog <=> b.binlog; c != 0) return c;
@@ -123,6 +155,12 @@ Link::Mark Link::close_batch(uint64_t seq, const std::optional<Checkpoint>& chec
   }
   if (writes_checkpoint) {
     LineOrdinal last = b.lines.empty() ? 0 : b.lines.back();
+    if (marker_until_ && checkpoint->covers(*marker_until_)) {
+      // The statement the marker names is done with this very MULTI (its last page is in it).
+      append_command(b.bytes, {"DEL", options_.purge_key});
+      b.lines.push_back(last);
+      marker_until_.reset();
+    }
     append_command(b.bytes, {"SET", options_.checkpoint_key, checkpoint->to_json()});
     b.lines.push_back(last);
     b.checkpoint = checkpoint;
@@ -158,13 +196,18 @@ size_t Link::sendable(size_t i) const {
 }
 
 bool Link::write_some() {
+  // Armed, the before-exec failpoint passes once per batch, when all of it but its EXEC is written
+  // (the EXEC then goes in a write of its own), whatever the timing of the replies.
+  static const bool hold_exec = rowpipe::failpoint_armed("before-exec");
   bool wrote = false;
   for (size_t i = 0; i < queue_.size(); ++i) {
     Batch& b = queue_[i];
     if (!b.closed) break;
-    size_t limit = sendable(i);
+    const size_t limit = sendable(i);
+    const size_t body = options_.transactional ? b.bytes.size() - kExec.size() : b.bytes.size();
     while (b.sent < limit) {
-      ssize_t n = ::write(fd_, b.bytes.data() + b.sent, limit - b.sent);
+      const size_t upto = hold_exec && b.sent < body ? body : limit;
+      ssize_t n = ::write(fd_, b.bytes.data() + b.sent, upto - b.sent);
       if (n < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) return wrote;
@@ -172,8 +215,8 @@ bool Link::write_some() {
       }
       b.sent += static_cast<size_t>(n);
       wrote = true;
+      if (options_.transactional && b.sent == body) rowpipe::failpoint("before-exec");
     }
-    if (options_.transactional && i > 0 && b.sent == b.bytes.size() - kExec.size()) failpoint("before-exec");
     if (b.sent < b.bytes.size()) break;
   }
   return wrote;
@@ -267,7 +310,7 @@ void Link::confirm_front() {
   Batch done = std::move(b);
   queue_.pop_front();
   recycle(std::move(done));
-  failpoint("after-exec");
+  rowpipe::failpoint("after-exec");
 }
 
 void Link::pump(Wait wait) {
@@ -320,6 +363,20 @@ void Link::connect_once() {
 void Link::open() {
   recover({});
   stored_at_open_ = confirmed_;
+  if (!options_.transactional || options_.purge_key.empty()) return;
+  RedisReply r = call({"GET", options_.purge_key});
+  if (r->type == REDIS_REPLY_NIL) return;
+  if (r->type != REDIS_REPLY_STRING)
+    fail(ErrorKind::kConfig, "redis " + where_ + " key " + options_.purge_key + " is not a purge marker");
+  PurgeMarker m = PurgeMarker::parse(reply_text(r.get()), "redis " + where_ + " key " + options_.purge_key);
+  if (stored_at_open_ && stored_at_open_->covers(m.at)) {
+    // Cannot happen (the marker goes in the MULTI that moves the checkpoint past it), but a stale
+    // marker must not make anyone believe a purge is still under way.
+    call({"DEL", options_.purge_key});
+    return;
+  }
+  marker_until_ = m.at;
+  interrupted_purge_ = std::move(m);
 }
 
 std::vector<RedisReply> Link::call_many(const std::string& resp, size_t count) {

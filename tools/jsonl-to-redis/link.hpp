@@ -24,10 +24,26 @@ namespace rowpipe::redis_sink {
 // with it (a chunk lies inside the transaction that starts at `binlog`), then by `applied`.
 std::strong_ordering compare_checkpoints(const Checkpoint& a, const Checkpoint& b);
 
+// A TRUNCATE or DROP TABLE whose keys are being deleted (ordered mode), stored as
+// {"table":"db.table","at":"FILE:POS:ROW"} (`at`: the statement's position) under
+// LinkOptions::purge_key in the MULTI of every page the purge deletes before its last. The last page
+// goes out in the batch whose checkpoint passes the statement, and that MULTI deletes the marker. So
+// while a marker stands, Redis holds the fold of its checkpoint less some keys of `table`; without
+// one, exactly the fold of its checkpoint.
+struct PurgeMarker {
+  std::string table;
+  RowPosition at;
+
+  std::string to_json() const;
+  // Throws Error(kConfig) naming `origin` when `json` is not a marker.
+  static PurgeMarker parse(std::string_view json, std::string_view origin);
+};
+
 struct LinkOptions {
   std::chrono::milliseconds timeout{30000};    // connecting, and waiting for a reply
   std::chrono::milliseconds retry_for{60000};  // how long a lost instance is retried before giving up
   std::string checkpoint_key;                  // ordered mode: rowpipe:checkpoint:NAME
+  std::string purge_key;                       // ordered mode: rowpipe:purge:NAME (see PurgeMarker)
   bool transactional = true;                   // batches are MULTI ... EXEC (ordered mode)
   std::string password_file;
   std::vector<std::string> scripts;  // Lua scripts loaded (SCRIPT LOAD) on every connect
@@ -52,10 +68,18 @@ class Link {
   size_t id() const { return id_; }
   void set_id(size_t id) { id_ = id; }
 
-  // Connects (retrying while the instance is unavailable) and reads the stored checkpoint.
+  // Connects (retrying while the instance is unavailable) and reads the stored checkpoint and purge
+  // marker.
   void open();
   // The checkpoint stored when the link was opened.
   const std::optional<Checkpoint>& stored_at_open() const { return stored_at_open_; }
+  // The marker of a purge a crash interrupted, as found at open (its statement comes again next).
+  const std::optional<PurgeMarker>& interrupted_purge() const { return interrupted_purge_; }
+  // The key of the purge marker (ordered mode).
+  const std::string& purge_key() const { return options_.purge_key; }
+  // A purge marker for the statement at `at` stands in Redis: the first batch whose checkpoint covers
+  // `at` deletes it, in its MULTI.
+  void marker_stands(const RowPosition& at) { marker_until_ = at; }
   // The last checkpoint Redis confirmed in this run (or the one found at open).
   const std::optional<Checkpoint>& confirmed() const { return confirmed_; }
 
@@ -63,7 +87,10 @@ class Link {
   std::string& buffer() { return open_batch().bytes; }
   void note(LineOrdinal line, size_t commands = 1) {
     Batch& b = open_batch();
-    b.lines.insert(b.lines.end(), commands, line);
+    if (commands == 1)
+      b.lines.push_back(line);
+    else
+      b.lines.insert(b.lines.end(), commands, line);
   }
   // Commands in the open batch (MULTI not counted).
   size_t open_commands() const { return queue_.empty() || queue_.back().closed ? 0 : queue_.back().lines.size(); }
@@ -158,6 +185,8 @@ class Link {
   std::deque<Batch> queue_;
   std::vector<Batch> spare_;
   std::optional<Checkpoint> stored_at_open_;
+  std::optional<PurgeMarker> interrupted_purge_;
+  std::optional<RowPosition> marker_until_;
   std::optional<Checkpoint> confirmed_;
   uint64_t confirmed_seq_ = 0;
   std::vector<std::string> shas_;

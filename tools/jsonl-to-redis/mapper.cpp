@@ -123,24 +123,47 @@ void Mapper::fields(const Event& e, const JsonValue& image, const TableInfo& t, 
     size_t i = index++;
     std::string_view name = output_name(column, t);
     if (name.empty()) continue;
-    if (m.value.IsNull()) {
-      if (config_.null_as) {
+    switch (m.value.GetType()) {
+      case rapidjson::kNullType:
+        if (config_.null_as) {
+          append_arg(set, name);
+          append_arg(set, *config_.null_as);
+          ++pairs;
+        } else {
+          append_arg(nulls, name);
+          ++null_count;
+        }
+        continue;
+      case rapidjson::kStringType:
         append_arg(set, name);
-        append_arg(set, *config_.null_as);
-        ++pairs;
-      } else {
-        append_arg(nulls, name);
-        ++null_count;
-      }
-      continue;
-    }
-    append_arg(set, name);
-    if (m.value.IsString() && !is_binary_word(type_at(e, i, column))) {
-      append_arg(set, view(m.value));  // the common case: no copy through a scratch buffer
-    } else {
-      value_.clear();
-      append_value_text(value_, column, type_at(e, i, column), m.value);
-      append_arg(set, value_);
+        // The type word matters only here (binary columns hold base64); the common case copies the
+        // string straight into the command.
+        if (!is_binary_word(type_at(e, i, column))) {
+          append_arg(set, view(m.value));
+        } else {
+          value_.clear();
+          append_value_text(value_, column, type_at(e, i, column), m.value);
+          append_arg(set, value_);
+        }
+        break;
+      case rapidjson::kNumberType:
+        // Integers as append_json writes them (decimal), without a scratch buffer.
+        append_arg(set, name);
+        if (m.value.IsUint64()) {
+          append_arg(set, m.value.GetUint64());
+        } else if (m.value.IsInt64()) {
+          append_arg(set, m.value.GetInt64());
+        } else {
+          value_.clear();
+          append_json(value_, m.value);
+          append_arg(set, value_);
+        }
+        break;
+      default:
+        append_arg(set, name);
+        value_.clear();
+        append_json(value_, m.value);
+        append_arg(set, value_);
     }
     ++pairs;
   }

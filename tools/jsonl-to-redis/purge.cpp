@@ -4,10 +4,11 @@
 #include <rapidjson/document.h>
 
 #include <algorithm>
+#include <span>
 
 #include "cli/error.hpp"
+#include "cli/failpoint.hpp"
 #include "cli/log.hpp"
-#include "failpoint.hpp"
 #include "resp.hpp"
 #include "sink.hpp"
 
@@ -119,49 +120,87 @@ bool key_belongs(const Mapper& mapper, const TableInfo& t, std::string_view key,
 
 namespace {
 
-// The purge of an indexed table: the keys its index set lists, page by page; each page's keys leave the
-// index in the same MULTI that deletes them, so a crash between pages loses nothing.
-uint64_t purge_indexed(Link& link, const Config& config, const TableInfo& t,
-                       const std::optional<std::string>& guard_position) {
+// Deletes one page of the table's keys (with an index, they leave it too); `last`: the scan is over.
+// Returns how many keys were (or, for an ordered purge's last page, will be) deleted.
+uint64_t delete_page(Link& link, const Config& config, const TableInfo& t, const PurgeMode& mode,
+                     std::span<const std::string_view> keys, bool last, std::string& resp) {
+  const bool indexed = !t.index_key.empty();
+  if (mode.guard_position) {
+    resp.clear();
+    std::string ttl = std::to_string(config.tombstone_ttl);
+    std::string marker = "rowpipe:trunc:" + t.qualified;
+    std::string pos_key;
+    for (std::string_view key : keys) {
+      pos_key.assign("rowpipe:pos:");
+      pos_key += key;
+      if (indexed) {
+        append_command(resp, {"EVALSHA", link.script_shas().at(0), "4", key, pos_key, marker, t.index_key, "p",
+                              *mode.guard_position, ttl});
+      } else {
+        append_command(
+            resp, {"EVALSHA", link.script_shas().at(0), "3", key, pos_key, marker, "p", *mode.guard_position, ttl});
+      }
+    }
+    uint64_t deleted = 0;
+    for (const RedisReply& r : link.call_many(resp, keys.size())) {
+      check_reply(r.get(), "redis " + link.where() + " purge");
+      if (r->integer == 1) ++deleted;
+    }
+    return deleted;
+  }
+  // DEL key..., then SREM index key... when indexed.
+  auto append_deletes = [&](std::string& out) {
+    append_header(out, keys.size() + 1);
+    append_arg(out, "DEL");
+    for (std::string_view key : keys) append_arg(out, key);
+    if (!indexed) return;
+    append_header(out, keys.size() + 2);
+    append_arg(out, "SREM");
+    append_arg(out, t.index_key);
+    for (std::string_view key : keys) append_arg(out, key);
+  };
+  const size_t commands = indexed ? 2 : 1;
+  if (last) {
+    append_deletes(link.buffer());
+    link.note(mode.line, commands);
+    return keys.size();
+  }
+  resp.clear();
+  append_command(resp, {"MULTI"});
+  append_deletes(resp);
+  append_command(resp, {"SET", link.purge_key(), mode.marker->to_json()});
+  append_command(resp, {"EXEC"});
+  std::vector<RedisReply> r = link.call_many(resp, commands + 3);
+  const redisReply* exec = r.back().get();
+  if (exec->type != REDIS_REPLY_ARRAY || exec->elements != commands + 1) {
+    for (const RedisReply& q : r) {
+      if (is_error(q.get()) && redis_error_kind(std::string(reply_text(q.get()))) == ErrorKind::kUnavailable)
+        throw Reconnect(std::string(reply_text(q.get())));
+    }
+    check_reply(exec, "redis " + link.where() + " purge");
+    fail(ErrorKind::kProtocol, "redis " + link.where() + ": unexpected EXEC reply to a purge");
+  }
+  link.marker_stands(mode.marker->at);
+  return static_cast<uint64_t>(exec->element[0]->integer);
+}
+
+// The purge of an indexed table: the keys its index set lists, page by page.
+uint64_t purge_indexed(Link& link, const Config& config, const TableInfo& t, const PurgeMode& mode) {
   uint64_t deleted = 0;
   std::string cursor = "0";
   std::string resp;
+  std::vector<std::string_view> keys;
   do {
     RedisReply page = link.call({"SSCAN", t.index_key, cursor, "COUNT", "1000"});
     if (page->type != REDIS_REPLY_ARRAY || page->elements != 2)
       fail(ErrorKind::kProtocol, "redis " + link.where() + ": unexpected SSCAN reply");
     cursor.assign(reply_view(page->element[0]));
-    const redisReply* keys = page->element[1];
-    if (keys->elements == 0) continue;
-    resp.clear();
-    if (guard_position) {
-      for (size_t i = 0; i < keys->elements; ++i) {
-        std::string_view key = reply_view(keys->element[i]);
-        append_command(resp, {"EVALSHA", link.script_shas().at(0), "4", key, "rowpipe:pos:" + std::string(key),
-                              "rowpipe:trunc:" + t.qualified, t.index_key, "p", *guard_position,
-                              std::to_string(config.tombstone_ttl)});
-      }
-      for (const RedisReply& r : link.call_many(resp, keys->elements)) {
-        check_reply(r.get(), "redis " + link.where() + " purge");
-        if (r->integer == 1) ++deleted;
-      }
-    } else {
-      append_command(resp, {"MULTI"});
-      for (const std::string& cmd : {std::string("DEL"), std::string("SREM")}) {
-        bool srem = cmd == "SREM";
-        append_header(resp, keys->elements + (srem ? 2 : 1));
-        append_arg(resp, cmd);
-        if (srem) append_arg(resp, t.index_key);
-        for (size_t i = 0; i < keys->elements; ++i) append_arg(resp, reply_view(keys->element[i]));
-      }
-      append_command(resp, {"EXEC"});
-      std::vector<RedisReply> r = link.call_many(resp, 4);
-      const redisReply* exec = r[3].get();
-      if (exec->type != REDIS_REPLY_ARRAY || exec->elements != 2) check_reply(exec, "redis " + link.where() + " purge");
-      if (exec->type == REDIS_REPLY_ARRAY && exec->elements == 2)
-        deleted += static_cast<uint64_t>(exec->element[0]->integer);
-    }
-    failpoint("mid-purge");
+    const redisReply* found = page->element[1];
+    if (found->elements == 0) continue;
+    keys.clear();
+    for (size_t i = 0; i < found->elements; ++i) keys.push_back(reply_view(found->element[i]));
+    deleted += delete_page(link, config, t, mode, keys, cursor == "0", resp);
+    rowpipe::failpoint("mid-purge");
   } while (cursor != "0");
   return deleted;
 }
@@ -169,10 +208,10 @@ uint64_t purge_indexed(Link& link, const Config& config, const TableInfo& t,
 }  // namespace
 
 uint64_t purge_table(Link& link, const Mapper& mapper, const Config& config, const TableInfo& t,
-                     const std::optional<std::string>& guard_position) {
+                     const PurgeMode& mode) {
   for (;;) {
     try {
-      if (!t.index_key.empty()) return purge_indexed(link, config, t, guard_position);
+      if (!t.index_key.empty()) return purge_indexed(link, config, t, mode);
       std::vector<std::string> key_columns(t.map_key.begin(), t.map_key.end());
       if (mapper.key_template().uses_pk() && key_columns.empty()) {
         RedisReply r = link.call({"HGET", kTablesKey, t.qualified});
@@ -204,16 +243,17 @@ uint64_t purge_table(Link& link, const Mapper& mapper, const Config& config, con
       uint64_t deleted = 0;
       std::string resp;
       std::vector<std::string> members;
+      std::vector<std::string_view> keys;
       do {
         RedisReply page = link.call({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
         if (page->type != REDIS_REPLY_ARRAY || page->elements != 2)
           fail(ErrorKind::kProtocol, "redis " + link.where() + ": unexpected SCAN reply");
         cursor.assign(reply_view(page->element[0]));
-        const redisReply* keys = page->element[1];
-        if (keys->elements == 0) continue;
+        const redisReply* found = page->element[1];
+        if (found->elements == 0) continue;
         resp.clear();
-        for (size_t i = 0; i < keys->elements; ++i) {
-          std::string_view key = reply_view(keys->element[i]);
+        for (size_t i = 0; i < found->elements; ++i) {
+          std::string_view key = reply_view(found->element[i]);
           if (json) {
             append_command(resp, {"GET", key});
           } else {
@@ -223,9 +263,9 @@ uint64_t purge_table(Link& link, const Mapper& mapper, const Config& config, con
             for (const std::string& f : fields) append_arg(resp, f);
           }
         }
-        std::vector<RedisReply> stored = link.call_many(resp, keys->elements);
+        std::vector<RedisReply> stored = link.call_many(resp, found->elements);
         members.clear();
-        for (size_t i = 0; i < keys->elements; ++i) {
+        for (size_t i = 0; i < found->elements; ++i) {
           const redisReply* r = stored[i].get();
           if (is_error(r)) continue;  // another type of value: not a row of ours
           std::vector<std::optional<std::string>> values(columns.size());
@@ -249,28 +289,13 @@ uint64_t purge_table(Link& link, const Mapper& mapper, const Config& config, con
             for (size_t c = 0; c < columns.size(); ++c)
               if (r->element[c]->type == REDIS_REPLY_STRING) values[c] = std::string(reply_view(r->element[c]));
           }
-          std::string_view key = reply_view(keys->element[i]);
+          std::string_view key = reply_view(found->element[i]);
           if (key_belongs(mapper, t, key, key_columns, columns, values, config.null_as)) members.emplace_back(key);
         }
         if (members.empty()) continue;
-        if (guard_position) {
-          resp.clear();
-          for (const std::string& key : members) {
-            append_command(
-                resp, {"EVALSHA", link.script_shas().at(0), "3", key, "rowpipe:pos:" + key,
-                       "rowpipe:trunc:" + t.qualified, "p", *guard_position, std::to_string(config.tombstone_ttl)});
-          }
-          for (const RedisReply& r : link.call_many(resp, members.size())) {
-            check_reply(r.get(), "redis " + link.where() + " purge");
-            if (r->integer == 1) ++deleted;
-          }
-        } else {
-          std::vector<std::string_view> args{"DEL"};
-          args.insert(args.end(), members.begin(), members.end());
-          RedisReply r = link.call(args);
-          deleted += static_cast<uint64_t>(r->integer);
-        }
-        failpoint("mid-purge");
+        keys.assign(members.begin(), members.end());
+        deleted += delete_page(link, config, t, mode, keys, cursor == "0", resp);
+        rowpipe::failpoint("mid-purge");
       } while (cursor != "0");
       return deleted;
     } catch (const Reconnect& e) {

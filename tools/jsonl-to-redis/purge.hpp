@@ -12,6 +12,13 @@
 // table, so a stored row cannot say which table wrote it. With such a template the sink keeps an index
 // instead: the set rowpipe:index:db.table of the table's keys, updated in the same MULTI as the rows
 // (SADD on write, SREM on delete), and a purge deletes the keys the index lists.
+//
+// A purge is paged (bounded memory), so in ordered mode it cannot be one MULTI with its checkpoint:
+// every page but the last is deleted in a MULTI that also stores the purge marker (see PurgeMarker in
+// link.hpp), and the last page is appended to the open batch, which carries the checkpoint past the
+// statement and deletes the marker. A crash in between leaves the marker naming the statement; the
+// restart, resuming before it, purges the table again (deleting is idempotent; the scan starts over,
+// since a SCAN cursor means nothing to a restarted Redis, whose hash seed is new).
 #pragma once
 
 #include <cstdint>
@@ -39,10 +46,19 @@ bool key_belongs(const Mapper& mapper, const TableInfo& t, std::string_view key,
                  const std::vector<std::string>& key_columns, const std::vector<std::string>& columns,
                  const std::vector<std::optional<std::string>>& values, const std::optional<std::string>& null_as);
 
-// Deletes the table's keys on `link` (whose pipeline must be drained). In --guard mode
-// (`guard_position` set, with the guard script's SHA) a key is deleted only when its stored position is
-// older, leaving a tombstone. Returns the number of keys deleted.
-uint64_t purge_table(Link& link, const Mapper& mapper, const Config& config, const TableInfo& t,
-                     const std::optional<std::string>& guard_position);
+// How a purge deletes the keys it finds.
+struct PurgeMode {
+  // --guard, --reconcile: each key through the guard script (with its SHA), deleted only when its
+  // stored position is older than this one, leaving a tombstone.
+  std::optional<std::string> guard_position;
+  // Ordered mode: the statement's marker, stored with every page but the last, which is appended to
+  // the link's open batch as the commands of input line `line`.
+  std::optional<PurgeMarker> marker;
+  LineOrdinal line = 0;
+};
+
+// Deletes the table's keys on `link` (whose pipeline must be drained). Returns the number of keys
+// deleted (in ordered mode, counting the last page's, which the next batch deletes).
+uint64_t purge_table(Link& link, const Mapper& mapper, const Config& config, const TableInfo& t, const PurgeMode& mode);
 
 }  // namespace rowpipe::redis_sink

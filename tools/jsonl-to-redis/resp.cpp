@@ -12,11 +12,13 @@ namespace {
 constexpr size_t kNpos = std::string::npos;
 constexpr int kMaxDepth = 16;
 
-void append_decimal(std::string& out, uint64_t value) {
-  char digits[24];
-  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
-  (void)ec;
-  out.append(digits, static_cast<size_t>(end - digits));
+// Writes "<type><n>\r\n" at `p` (room for 23 bytes) and returns the end.
+char* put_prefix(char* p, char type, uint64_t n) {
+  *p++ = type;
+  p = std::to_chars(p, p + 20, n).ptr;
+  *p++ = '\r';
+  *p++ = '\n';
+  return p;
 }
 
 size_t decimal_width(size_t value) {
@@ -35,25 +37,49 @@ size_t decimal_width(size_t value) {
 }  // namespace
 
 void append_header(std::string& out, size_t argc) {
-  out += '*';
-  append_decimal(out, argc);
-  out += "\r\n";
+  char buf[24];
+  out.append(buf, static_cast<size_t>(put_prefix(buf, '*', argc) - buf));
 }
 
 void append_arg(std::string& out, std::string_view arg) {
-  out += '$';
-  append_decimal(out, arg.size());
-  out += "\r\n";
+  // Most arguments (field names, values, keys) are short: built on the stack and appended at once,
+  // one capacity check instead of five.
+  char buf[128];
+  char* p = put_prefix(buf, '$', arg.size());
+  if (arg.size() <= sizeof buf - 25) {
+    std::memcpy(p, arg.data(), arg.size());
+    p += arg.size();
+    *p++ = '\r';
+    *p++ = '\n';
+    out.append(buf, static_cast<size_t>(p - buf));
+    return;
+  }
+  out.append(buf, static_cast<size_t>(p - buf));
   out.append(arg);
-  out += "\r\n";
+  out.append("\r\n", 2);
 }
 
-void append_arg(std::string& out, uint64_t value) {
+namespace {
+
+// An integer argument: "$<digits>\r\n<decimal>\r\n" in one append.
+template <typename Int>
+void append_int_arg(std::string& out, Int value) {
   char digits[24];
-  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
-  (void)ec;
-  append_arg(out, std::string_view(digits, static_cast<size_t>(end - digits)));
+  char* end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+  size_t n = static_cast<size_t>(end - digits);
+  char buf[48];
+  char* p = put_prefix(buf, '$', n);
+  std::memcpy(p, digits, n);
+  p += n;
+  *p++ = '\r';
+  *p++ = '\n';
+  out.append(buf, static_cast<size_t>(p - buf));
 }
+
+}  // namespace
+
+void append_arg(std::string& out, uint64_t value) { append_int_arg(out, value); }
+void append_arg(std::string& out, int64_t value) { append_int_arg(out, value); }
 
 void append_command(std::string& out, std::initializer_list<std::string_view> args) {
   append_header(out, args.size());

@@ -16,6 +16,7 @@ namespace rowpipe::redis_sink {
 void append_header(std::string& out, size_t argc);
 void append_arg(std::string& out, std::string_view arg);
 void append_arg(std::string& out, uint64_t value);
+void append_arg(std::string& out, int64_t value);
 void append_command(std::string& out, std::initializer_list<std::string_view> args);
 
 // The byte length of "$<len>\r\n<bytes>\r\n" for an argument of `len` bytes.

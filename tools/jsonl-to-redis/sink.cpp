@@ -8,9 +8,10 @@
 #include <charconv>
 
 #include "cli/error.hpp"
+#include "cli/failpoint.hpp"
 #include "cli/log.hpp"
+#include "clients/url.hpp"
 #include "event/json_writer.hpp"
-#include "failpoint.hpp"
 #include "purge.hpp"
 #include "resp.hpp"
 
@@ -29,6 +30,20 @@ Clock::time_point coarse_now() {
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
   return Clock::time_point(std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec));
+}
+
+// Assigns the position of `e` to `out` in place: its file name keeps its storage from row to row.
+void assign_row_position(RowPosition& out, const Event& e) {
+  out.pos.file.assign(e.binlog.file);
+  out.pos.offset = e.binlog.offset;
+  out.row = e.row.value_or(0);
+}
+
+// Checkpoint::covers, without parsing the file names' sequence numbers when the row lies in the
+// checkpoint's own file (rows follow one another in one binlog file; same name, same sequence).
+bool covers(const Checkpoint& c, const RowPosition& pos) {
+  if (pos.pos.file == c.binlog.file ? pos.pos.offset < c.binlog.offset : pos.pos < c.binlog) return true;
+  return c.applied && pos <= *c.applied;
 }
 
 // The --guard compare-and-set script. A row is applied only when its position is after the one
@@ -158,6 +173,7 @@ Sink::Sink(const Config& config, const MapFile* map, LineSource& source, AckWrit
   link_options_.retry_for = std::chrono::seconds(config.retry_s);
   link_options_.checkpoint_key = "rowpipe:checkpoint:" + config.sink.name;
   link_options_.transactional = !guard_;
+  if (!guard_) link_options_.purge_key = "rowpipe:purge:" + config.sink.name;
   if (guard_) link_options_.scripts.emplace_back(kGuardScript);
   destinations_ = std::make_unique<Destinations>(config, map, link_options_);
   for (const auto& l : destinations_->links()) links_.push_back(l.get());
@@ -173,7 +189,8 @@ Sink::Sink(const Config& config, const MapFile* map, LineSource& source, AckWrit
     if (!template_names_table(config_.key)) t.index_key = "rowpipe:index:" + t.qualified;
   });
   if (!config.refetch.empty())
-    refetcher_ = std::make_unique<Refetcher>(config.refetch, std::chrono::seconds(config.retry_s));
+    refetcher_ = std::make_unique<RowLookup>(parse_url(resolve_url_argument(config.refetch), Scheme::kMysql),
+                                             std::chrono::seconds(config.retry_s));
   past_stored_.assign(links_.size(), 0);
   marks_.resize(links_.size());
 
@@ -213,8 +230,13 @@ void Sink::open() {
   }
   if (!all) pending_.reset();
   closed_ = confirmed_ = pending_;
-  for (Link* l : links_)
+  for (Link* l : links_) {
     if (l->stored_at_open()) log::info("redis " + l->where() + ": resuming after " + l->stored_at_open()->to_json());
+    if (const auto& m = l->interrupted_purge()) {
+      log::notice("redis " + l->where() + ": a crash interrupted the purge of " + m->table + " by the statement at " +
+                  m->at.str() + " (part of its keys are deleted): it is finished when the input reaches it again");
+    }
+  }
   batch_started_ = coarse_now();
 }
 
@@ -224,18 +246,18 @@ std::string Sink::last_applied() const {
   return confirmed_->applied ? confirmed_->applied->str() : confirmed_->binlog.str();
 }
 
-bool Sink::covered(const Link& link, const RowPosition& pos) const {
+bool Sink::covered(const Link& link, const RowPosition& pos) {
   if (past_stored_[link.id()] != 0 || guard_) return false;
   const auto& s = link.stored_at_open();
-  if (s && s->covers(pos)) return true;
-  const_cast<Sink*>(this)->past_stored_[link.id()] = 1;
+  if (s && covers(*s, pos)) return true;
+  past_stored_[link.id()] = 1;
   return false;
 }
 
 void Sink::begin_unit(const Event& e) {
   unit_open_ = true;
   unit_base_ = pending_ ? pending_->binlog : e.binlog;
-  unit_last_.reset();
+  unit_has_last_ = false;
   unit_first_line_ = source_.lines_read();
   unit_bytes_ = 0;
   unit_chunked_ = false;
@@ -247,7 +269,7 @@ void Sink::commit_unit(const Position& binlog, const Event& e, const std::option
   unit_open_ = false;
   batch_rows_ += unit_rows_;
   unit_rows_ = 0;
-  unit_last_.reset();
+  unit_has_last_ = false;
   unit_bytes_ = 0;
   // Assigned in place: the strings keep their capacity from one transaction to the next.
   if (!pending_) pending_.emplace();
@@ -322,7 +344,7 @@ void Sink::settle() {
     any = true;
     bool chunk = a.chunk;
     acks_.pop_front();
-    if (chunk) failpoint("mid-chunk");
+    if (chunk) rowpipe::failpoint("mid-chunk");
   }
   if (acks_.empty() && units_in_batch_ == 0 && !unit_open_) {
     // Nothing pending: every line read is dealt with (applied, skipped or set aside), once the lines
@@ -339,8 +361,9 @@ void Sink::settle() {
 }
 
 void Sink::on_event(const Event& e) {
-  RowPosition pos = e.row_position();
-  if (!guard_ && !unit_open_ && pending_ && pending_->covers(pos)) {
+  assign_row_position(row_pos_, e);
+  const RowPosition& pos = row_pos_;
+  if (!guard_ && !unit_open_ && pending_ && covers(*pending_, pos)) {
     // Already applied (a replay), or a line the stream repeats: nothing to do.
     ++stats_.skipped;
     lines_done_ = source_.lines_read();
@@ -361,7 +384,10 @@ void Sink::on_event(const Event& e) {
         if (biggest >= config_.batch_bytes) close_batches(std::nullopt, false, false);
         return;
       }
-      unit_last_ = pos;
+      unit_last_.pos.file.assign(pos.pos.file);
+      unit_last_.pos.offset = pos.pos.offset;
+      unit_last_.row = pos.row;
+      unit_has_last_ = true;
       if (e.seed) {
         commit_unit(e.binlog, e, pos);
       } else if (e.commit && e.next) {
@@ -420,20 +446,23 @@ void Sink::apply_ddl(const Event& e) {
     if (units_in_batch_ > 0) close_batches(pending_, unit_open_, false);
     for (Link* l : links_) l->pump(Link::Wait::kAll);
     settle();
-    std::optional<std::string> guard_pos;
+    PurgeMode mode;
     if (guard_) {
-      guard_pos.emplace();
-      append_guard_position(*guard_pos, pos);
+      mode.guard_position.emplace();
+      append_guard_position(*mode.guard_position, pos);
+    } else {
+      mode.marker = PurgeMarker{t.qualified, pos};
+      mode.line = source_.lines_read();
     }
     for (Link* l : destinations_->for_table(t)) {
       if (covered(*l, pos)) continue;
       if (guard_) {
         // Rows older than the statement that arrive later must stay out; the marker only moves forward.
         std::string marker = "rowpipe:trunc:" + t.qualified;
-        l->call({"EVALSHA", l->script_shas().at(0), "3", marker, marker, marker, "t", *guard_pos,
+        l->call({"EVALSHA", l->script_shas().at(0), "3", marker, marker, marker, "t", *mode.guard_position,
                  std::to_string(config_.tombstone_ttl)});
       }
-      uint64_t n = purge_table(*l, *mapper_, config_, t, guard_pos);
+      uint64_t n = purge_table(*l, *mapper_, config_, t, mode);
       stats_.purged += n;
       log::info(source_.where() + ": " + (kind == DdlKind::kDrop ? "DROP TABLE " : "TRUNCATE ") + t.qualified +
                 ": deleted " + std::to_string(n) + " keys on " + l->where());
@@ -453,6 +482,12 @@ void Sink::apply_ddl(const Event& e) {
     }
   } else {
     ++stats_.ddl;
+    for (Link* l : links_) {
+      if (const auto& m = l->interrupted_purge(); m && m->at == pos && !guard_) {
+        log::warning("redis " + l->where() + ": the purge of " + m->table + " that a crash interrupted is not " +
+                     "finished (the statement is passed over now): part of its keys stay deleted");
+      }
+    }
     std::string_view sql = e.sql.substr(0, 100);
     log::info(source_.where() + ": DDL passed over: " + std::string(sql) + (e.sql.size() > 100 ? "..." : ""));
   }
@@ -477,7 +512,9 @@ void Sink::reconcile(const Event& e) {
   std::string threshold;
   append_guard_position(threshold, RowPosition{e.binlog, 0});
   uint64_t n = 0;
-  for (Link* l : destinations_->for_table(t)) n += purge_table(*l, *mapper_, config_, t, threshold);
+  PurgeMode mode;
+  mode.guard_position = std::move(threshold);
+  for (Link* l : destinations_->for_table(t)) n += purge_table(*l, *mapper_, config_, t, mode);
   stats_.purged += n;
   log::info(source_.where() + ": reconciled " + t.qualified + ": deleted " + std::to_string(n) +
             " keys the snapshot at " + e.binlog.str() + " did not contain");
@@ -588,7 +625,7 @@ void Sink::merge_row(Link& link, const std::string& key, const Event& e, TableIn
 void Sink::guard_row(Link& link, const std::string& key, char op, const Event& e, const JsonValue* image,
                      TableInfo& t) {
   guard_pos_.clear();
-  append_guard_position(guard_pos_, e.row_position());
+  append_guard_position(guard_pos_, row_pos_);
   guard_pos_key_.assign("rowpipe:pos:");
   guard_pos_key_ += key;
   guard_marker_.assign("rowpipe:trunc:");
@@ -631,15 +668,23 @@ void Sink::guard_row(Link& link, const std::string& key, char op, const Event& e
 void Sink::carry_across(Link& lo, Link& ln, const Event& e, TableInfo& t) {
   // The row moves to another instance and the image holds only the changed columns: the rest must be
   // read from the old instance, so everything before this line is committed first (a chunk recorded
-  // with `applied` when the transaction has rows before it).
-  RowPosition pos = e.row_position();
-  if (covered(ln, pos)) return;  // the new instance has it already
+  // with `applied` when the transaction has rows before it). Two instances cannot share a MULTI, so
+  // the new row is written and confirmed first, with a checkpoint of the new instance's own that
+  // covers it, and only then is the old key deleted: a crash in between leaves both rows, and the
+  // restart (the new instance past this line, the old one not) deletes the old key. The other order
+  // would lose the row: the old one gone and the new one never written.
+  const RowPosition& pos = row_pos_;
+  const bool new_done = covered(ln, pos);
+  if (new_done) {
+    if (!covered(lo, pos)) cmd_del(lo, t, old_key_);
+    return;
+  }
   if (covered(lo, pos))
     fail(ErrorKind::kData, "cannot move the row from " + lo.where() + " to " + ln.where() +
                                ": the old instance applied this change already and the image is partial");
-  if (unit_last_) {
+  if (unit_has_last_) {
     close_batches(Checkpoint{unit_base_, pending_ ? pending_->server_id : e.server_id,
-                             pending_ ? pending_->gtid : std::string(), *unit_last_},
+                             pending_ ? pending_->gtid : std::string(), unit_last_},
                   false, true);
     unit_bytes_ = 0;
     unit_chunked_ = true;
@@ -675,7 +720,6 @@ void Sink::carry_across(Link& lo, Link& ln, const Event& e, TableInfo& t) {
       row.emplace_back(name, std::move(text));
     }
   }
-  cmd_del(lo, t, old_key_);
   if (row.empty()) {
     cmd_del(ln, t, new_key_);
   } else {
@@ -691,6 +735,20 @@ void Sink::carry_across(Link& lo, Link& ln, const Event& e, TableInfo& t) {
     index_add(ln, t, new_key_);
   }
   record_table(ln, e, t);
+  commit_pieces();
+  scratch_.clear();
+  pieces_.clear();
+  ++seq_;
+  Checkpoint moved{unit_base_, pending_ ? pending_->server_id : e.server_id, pending_ ? pending_->gtid : std::string(),
+                   pos};
+  marks_[ln.id()] = ln.close_batch(seq_, moved);
+  acks_.push_back(PendingAck{seq_, lines_done_, 0, false, Checkpoint{}});
+  unit_bytes_ = 0;
+  unit_chunked_ = true;
+  ln.pump(Link::Wait::kAll);
+  settle();
+  rowpipe::failpoint("mid-move");
+  cmd_del(lo, t, old_key_);
 }
 
 void Sink::refetch_row(const Event& e, TableInfo& t) {
@@ -814,7 +872,7 @@ bool Sink::commit_pieces() {
   bool any = false;
   LineOrdinal line = source_.lines_read();
   for (const Piece& p : pieces_) {
-    if (check && covered(*p.link, source_.event().row_position())) continue;
+    if (check && covered(*p.link, row_pos_)) continue;
     p.link->buffer().append(scratch_, p.begin, p.end - p.begin);
     p.link->note(line, p.commands);
     unit_bytes_ += p.end - p.begin;

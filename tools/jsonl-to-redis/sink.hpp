@@ -19,7 +19,7 @@
 #include "io/checkpoint.hpp"
 #include "io/dead_letter.hpp"
 #include "mapper.hpp"
-#include "refetch.hpp"
+#include "sql/row_lookup.hpp"
 
 namespace rowpipe::redis_sink {
 
@@ -79,7 +79,7 @@ class Sink {
   void settle();
   void apply_row(const Event& e, TableInfo& t);
   void apply_ddl(const Event& e);
-  bool covered(const Link& link, const RowPosition& pos) const;
+  bool covered(const Link& link, const RowPosition& pos);
 
   // Row commands are rendered into scratch_ first and only then handed to the links, so a row that
   // fails half way leaves nothing behind.
@@ -114,8 +114,10 @@ class Sink {
   std::optional<Checkpoint> confirmed_;  // the last checkpoint every instance confirmed
   std::vector<uint8_t> past_stored_;     // per link: input has passed its stored checkpoint
   bool unit_open_ = false;
-  Position unit_base_;                    // the boundary the open transaction starts at
-  std::optional<RowPosition> unit_last_;  // its last row queued
+  Position unit_base_;  // the boundary the open transaction starts at
+  bool unit_has_last_ = false;
+  RowPosition unit_last_;  // its last row queued (when unit_has_last_)
+  RowPosition row_pos_;    // the row being applied; positions are assigned in place, not allocated per row
   uint64_t unit_first_line_ = 0;
   size_t unit_bytes_ = 0;
   bool unit_chunked_ = false;
@@ -131,7 +133,7 @@ class Sink {
   std::deque<PendingAck> acks_;
 
   // --refetch.
-  std::unique_ptr<Refetcher> refetcher_;
+  std::unique_ptr<RowLookup> refetcher_;
   EventParser fresh_parser_;
   std::string fresh_line_, fresh_key_;
 

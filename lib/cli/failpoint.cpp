@@ -1,5 +1,5 @@
 // ROWPIPE_FAILPOINT parsing and the crash itself.
-#include "failpoint.hpp"
+#include "cli/failpoint.hpp"
 
 #include <unistd.h>
 
@@ -7,20 +7,21 @@
 #include <cstdlib>
 #include <string>
 
+#include "cli/log.hpp"
 #include "event/position.hpp"
 
-namespace rowpipe::redis_sink {
+namespace rowpipe {
 namespace {
 
-struct Config {
+struct FailpointConfig {
   std::string name;
   uint64_t at = 0;
   uint64_t passes = 0;
 };
 
-Config& config() {
-  static Config c = [] {
-    Config out;
+FailpointConfig& config() {
+  static FailpointConfig c = [] {
+    FailpointConfig out;
     const char* env = std::getenv("ROWPIPE_FAILPOINT");
     if (env == nullptr) return out;
     std::string_view text(env);
@@ -36,13 +37,18 @@ Config& config() {
 
 }  // namespace
 
+bool failpoint_armed(std::string_view name) {
+  const FailpointConfig& c = config();
+  return c.at != 0 && name == c.name;
+}
+
 void failpoint(std::string_view name) {
-  Config& c = config();
+  FailpointConfig& c = config();
   if (c.at == 0 || name != c.name || ++c.passes != c.at) return;
-  std::string msg = "jsonl-to-redis: failpoint " + c.name + ":" + std::to_string(c.at) + " reached: exiting\n";
+  std::string msg = log::tool() + ": failpoint " + c.name + ":" + std::to_string(c.at) + " reached: exiting\n";
   ssize_t ignored = ::write(STDERR_FILENO, msg.data(), msg.size());
   (void)ignored;
   ::_exit(99);
 }
 
-}  // namespace rowpipe::redis_sink
+}  // namespace rowpipe

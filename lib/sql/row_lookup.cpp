@@ -1,5 +1,5 @@
 // Row lookups by key through a prepared statement per table and the shared SQL-result converter.
-#include "refetch.hpp"
+#include "sql/row_lookup.hpp"
 
 #include <thread>
 
@@ -7,9 +7,8 @@
 #include "cli/log.hpp"
 #include "event/json_writer.hpp"
 #include "io/signals.hpp"
-#include "mapper.hpp"
 
-namespace rowpipe::redis_sink {
+namespace rowpipe {
 namespace {
 
 void append_identifier(std::string& sql, std::string_view name) {
@@ -21,14 +20,15 @@ void append_identifier(std::string& sql, std::string_view name) {
   sql += '`';
 }
 
+bool is_binary_word(std::string_view type) { return type == "binary" || type == "varbinary" || type == "blob"; }
+
 }  // namespace
 
-Refetcher::Refetcher(const std::string& url, std::chrono::milliseconds retry_for)
-    : url_(parse_url(resolve_url_argument(url), Scheme::kMysql)), retry_for_(retry_for) {}
+RowLookup::RowLookup(Url url, std::chrono::milliseconds retry_for) : url_(std::move(url)), retry_for_(retry_for) {}
 
-Refetcher::~Refetcher() = default;
+RowLookup::~RowLookup() = default;
 
-Refetcher::Statement& Refetcher::statement(const Event& e, const std::vector<std::string_view>& key_columns) {
+RowLookup::Statement& RowLookup::statement(const Event& e, const std::vector<std::string_view>& key_columns) {
   std::string id(e.db);
   id += '\0';
   id += e.table;
@@ -53,7 +53,7 @@ Refetcher::Statement& Refetcher::statement(const Event& e, const std::vector<std
   return statements_.emplace(std::move(id), std::move(s)).first->second;
 }
 
-bool Refetcher::fetch_once(const Event& e, const std::vector<std::string_view>& key_columns, const JsonValue& image,
+bool RowLookup::fetch_once(const Event& e, const std::vector<std::string_view>& key_columns, const JsonValue& image,
                            std::string& line) {
   if (!db_) db_ = connect_mysql(url_);
   Statement& s = statement(e, key_columns);
@@ -64,10 +64,10 @@ bool Refetcher::fetch_once(const Event& e, const std::vector<std::string_view>& 
     auto m = image.FindMember(rapidjson::StringRef(key_columns[i].data(), key_columns[i].size()));
     if (m == image.MemberEnd())
       fail(ErrorKind::kData, "key column \"" + std::string(key_columns[i]) + "\" missing from the row image");
-    std::string_view type = e.type_of(key_columns[i]);
-    nulls[i] = append_value_text(params_[i], key_columns[i], type, m->value) ? 0 : 1;
-    binds[i].buffer_type =
-        type == "binary" || type == "varbinary" || type == "blob" ? MYSQL_TYPE_BLOB : MYSQL_TYPE_STRING;
+    auto text = value_text(e, key_columns[i], m->value);
+    nulls[i] = text ? 0 : 1;
+    if (text) params_[i] = std::move(*text);
+    binds[i].buffer_type = is_binary_word(e.type_of(key_columns[i])) ? MYSQL_TYPE_BLOB : MYSQL_TYPE_STRING;
     binds[i].buffer = params_[i].data();
     binds[i].buffer_length = params_[i].size();
     binds[i].is_null = &nulls[i];
@@ -102,7 +102,7 @@ bool Refetcher::fetch_once(const Event& e, const std::vector<std::string_view>& 
   return found;
 }
 
-bool Refetcher::fetch(const Event& e, const std::vector<std::string_view>& key_columns, const JsonValue& image,
+bool RowLookup::fetch(const Event& e, const std::vector<std::string_view>& key_columns, const JsonValue& image,
                       std::string& line) {
   auto start = std::chrono::steady_clock::now();
   auto backoff = std::chrono::milliseconds(100);
@@ -122,4 +122,4 @@ bool Refetcher::fetch(const Event& e, const std::vector<std::string_view>& key_c
   }
 }
 
-}  // namespace rowpipe::redis_sink
+}  // namespace rowpipe

@@ -1,4 +1,4 @@
-// --refetch: a line is only a trigger; the row's current version is read from MySQL by its key.
+// The sinks' --refetch: a row's current version read from MySQL by its key, as a rowpipe-events(5) line.
 #pragma once
 
 #include <chrono>
@@ -9,20 +9,24 @@
 #include <vector>
 
 #include "clients/mysql.hpp"
+#include "clients/url.hpp"
 #include "event/event.hpp"
 #include "sql/converter.hpp"
 
-namespace rowpipe::redis_sink {
+namespace rowpipe {
 
-class Refetcher {
+class RowLookup {
  public:
-  // `url` as given (@FILE allowed); connects lazily. MYSQL_PWD supplies a password the URL lacks.
-  Refetcher(const std::string& url, std::chrono::milliseconds retry_for);
-  ~Refetcher();
+  // `url` parsed (mysql://...); connects lazily (MYSQL_PWD supplies a password the URL lacks).
+  RowLookup(Url url, std::chrono::milliseconds retry_for);
+  ~RowLookup();
+  RowLookup(const RowLookup&) = delete;
+  RowLookup& operator=(const RowLookup&) = delete;
 
-  // Reads the row of e.db.e.table whose `key_columns` hold the values they hold in `image` and writes
-  // it into `line` as a rowpipe-events(5) snapshot INSERT (types and pk included, position of `e`).
-  // False when the row is gone. Retries while MySQL is unavailable, up to the retry time.
+  // Reads the row of e.db.e.table whose `key_columns` hold the values they hold in `image` (NULL-safe
+  // comparison; binary columns compared as bytes) and writes it into `line` as a snapshot INSERT line
+  // with `types` and `pk`, at the position of `e`. False when there is no such row. Retries while
+  // MySQL is unavailable, up to `retry_for`; throws Error(kData) for an image lacking a key column.
   bool fetch(const Event& e, const std::vector<std::string_view>& key_columns, const JsonValue& image,
              std::string& line);
 
@@ -42,4 +46,4 @@ class Refetcher {
   std::vector<std::string> params_;
 };
 
-}  // namespace rowpipe::redis_sink
+}  // namespace rowpipe
