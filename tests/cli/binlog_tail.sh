@@ -36,11 +36,12 @@ expect "a directory exits 66" outcome 66 '*is a directory*' quiet
 run_capture binlog-tail /dev/null
 expect "an empty file is not a binary log (exit 65)" \
   outcome 65 '*not a binary log*' quiet
-for opt in "--mysql mysql://repl@127.0.0.1:1" "--stop-at-end" "--checkpoint x" "--snapshot d.t"; do
+for opt in "--stop-at-end" "--checkpoint x" "--resume x" "--server-id 7" "--dir d" "--snapshot d.t" \
+  "--snapshot-only d.t"; do
   # shellcheck disable=SC2086
   run_capture binlog-tail $opt /dev/null
-  expect "binlog-tail $opt says live mode is not implemented yet (exit 69) before reading" \
-    outcome 69 '*not implemented yet*' quiet
+  expect "binlog-tail $opt without --mysql is a usage error (exit 64)" \
+    outcome 64 "binlog-tail: error: ${opt%% *} needs --mysql*" quiet
 done
 
 if [[ ! -d $CORPUS ]]; then

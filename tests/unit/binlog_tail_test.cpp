@@ -1,16 +1,29 @@
 // Unit tests of binlog-tail's own parts: table and kind filters, HEARTBEAT lines, time zones of
-// the `time` field, ENUM/SET labels from information_schema.
+// the `time` field, ENUM/SET labels from information_schema; live mode's stream positions, event
+// queue, --dir files and checkpoint files.
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
 
+#include <zlib.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "../../tools/binlog-tail/checkpoint_file.hpp"
+#include "../../tools/binlog-tail/dir_output.hpp"
+#include "../../tools/binlog-tail/event_queue.hpp"
 #include "../../tools/binlog-tail/line_sink.hpp"
 #include "../../tools/binlog-tail/schema.hpp"
 #include "../../tools/binlog-tail/time_zone.hpp"
+#include "binlog/stream_position.hpp"
 #include "cli/error.hpp"
+#include "clients/replica.hpp"
+#include "io/checkpoint.hpp"
 
 using namespace rowpipe;
 using namespace rowpipe::tail;
@@ -162,4 +175,272 @@ TEST_CASE("ENUM and SET labels are read from information_schema's COLUMN_TYPE", 
         std::vector<std::string>{"it's", "a\\b", "caf\xc3\xa9"});
   CHECK(column_type_labels("int(11) unsigned").empty());
   CHECK(column_type_labels("enum(").empty());
+}
+
+// --- Live mode: stream positions, the reader-decoder queue, --dir files, checkpoint files ---
+
+namespace {
+
+// A v4 event: header (timestamp, type, server id 1, size, log_pos, flags), body, and a CRC32.
+std::vector<uint8_t> event(uint8_t type, uint32_t log_pos, uint16_t flags, const std::string& body, bool crc) {
+  auto size = static_cast<uint32_t>(19 + body.size() + (crc ? 4 : 0));
+  std::string e(19, '\0');
+  auto put = [&](size_t at, uint64_t v, size_t n) {
+    for (size_t i = 0; i < n; ++i) e[at + i] = static_cast<char>(v >> (8 * i));
+  };
+  put(0, 1700000000, 4);
+  e[4] = static_cast<char>(type);
+  put(5, 1, 4);
+  put(9, size, 4);
+  put(13, log_pos, 4);
+  put(17, flags, 2);
+  e += body;
+  if (crc) {
+    auto c = static_cast<uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(e.data()), static_cast<uInt>(e.size())));
+    for (int i = 0; i < 4; ++i) e += static_cast<char>(c >> (8 * i));
+  }
+  return std::vector<uint8_t>(e.begin(), e.end());
+}
+
+std::string rotate_body(uint64_t pos, const std::string& name) {
+  std::string b(8, '\0');
+  for (int i = 0; i < 8; ++i) b[static_cast<size_t>(i)] = static_cast<char>(pos >> (8 * i));
+  return b + name;
+}
+
+}  // namespace
+
+TEST_CASE("a replica stream's position follows rotates, log_pos, heartbeats and artificial events",
+          "[binlog-tail][live]") {
+  for (bool crc : {false, true}) {
+    binlog::StreamPosition sp(Position{"mysql-bin.000007", 1391});
+    // The artificial rotate names the file; its CRC (when negotiated) is not part of the name.
+    auto s = sp.next(event(4, 0, 0x20, rotate_body(1391, "mysql-bin.000007"), crc));
+    CHECK_FALSE(s.decode);
+    CHECK_FALSE(s.file_changed);
+    CHECK(sp.position() == Position{"mysql-bin.000007", 1391});
+    // A format description sent ahead of a later start: log_pos 0, not at its own place.
+    s = sp.next(event(15, 0, 0, std::string(80, 'f'), crc));
+    CHECK(s.decode);
+    CHECK(s.offset == 1391);
+    CHECK(sp.position().offset == 1391);
+    s = sp.next(event(2, 1500, 0, std::string(90, 'q'), crc));
+    CHECK(s.decode);
+    CHECK(s.offset == 1500 - (109 + (crc ? 4 : 0)));
+    CHECK(sp.position().offset == 1500);
+    // A heartbeat for our file moves the position to what the server has sent.
+    s = sp.next(event(27, 1600, 0, "mysql-bin.000007", crc));
+    CHECK(s.heartbeat);
+    CHECK_FALSE(s.decode);
+    CHECK(sp.position().offset == 1600);
+    // One for another file says nothing about ours.
+    sp.next(event(27, 9999, 0, "mysql-bin.000008", crc));
+    CHECK(sp.position().offset == 1600);
+    // The real rotate at the end of the file, then the next file's artificial one.
+    s = sp.next(event(4, 1647, 0, rotate_body(4, "mysql-bin.000008"), crc));
+    CHECK(s.file_changed);
+    CHECK(sp.position() == Position{"mysql-bin.000008", 4});
+    s = sp.next(event(4, 0, 0x20, rotate_body(4, "mysql-bin.000008"), crc));
+    CHECK_FALSE(s.file_changed);
+    // A GTID start: MariaDB's artificial GTID list says where the stream continues.
+    sp.next(event(163, 1708, 0x20, std::string(24, 'g'), crc));
+    CHECK(sp.position().offset == 1708);
+  }
+  binlog::StreamPosition gtid_start(Position{});
+  CHECK_FALSE(gtid_start.file_known());
+  auto s = gtid_start.next(event(4, 0, 0x20, rotate_body(4, "mysql-bin.000001"), true));
+  CHECK(s.file_changed);
+  CHECK(gtid_start.file_known());
+}
+
+TEST_CASE("a replica stream refuses headers that do not match their bytes", "[binlog-tail][live]") {
+  binlog::StreamPosition sp(Position{"f.000001", 4});
+  auto e = event(2, 100, 0, "xyz", false);
+  e.push_back(0);  // one byte more than the header says
+  CHECK_THROWS_AS(sp.next(e), Error);
+  CHECK_THROWS_AS(sp.next(std::vector<uint8_t>(10, 0)), Error);
+  CHECK_THROWS_AS(sp.next(event(2, 5, 0, "xyz", false)), Error);                    // ends before its own size
+  CHECK_THROWS_AS(sp.next(event(4, 0, 0x20, std::string(3, '\0'), false)), Error);  // rotate too short
+}
+
+TEST_CASE("GTID positions are told apart from file positions and MySQL GTID sets", "[binlog-tail][live]") {
+  CHECK(is_mariadb_gtid("0-1-42"));
+  CHECK(is_mariadb_gtid("0-1-42,1-2-7"));
+  CHECK_FALSE(is_mariadb_gtid("mysql-bin.000001:4"));
+  CHECK_FALSE(is_mariadb_gtid("0-1"));
+  CHECK_FALSE(is_mariadb_gtid("0-1-x"));
+  CHECK_FALSE(is_mariadb_gtid(""));
+  CHECK(is_mysql_gtid_set("3E11FA47-71CA-11E1-9E33-C80AA9429562:1-5"));
+  CHECK_FALSE(is_mysql_gtid_set("mysql-bin.000001:4"));
+  uint32_t id = random_server_id();
+  CHECK(id >= 2147483648u);
+}
+
+TEST_CASE("the event queue hands events over in batches, then the end, and bounds what waits", "[binlog-tail][live]") {
+  EventQueue q(64);
+  std::vector<uint8_t> a(40, 'a'), b(40, 'b');
+  EventQueue::Batch batch;
+  CHECK_FALSE(q.take(batch, std::chrono::milliseconds(1)));
+  REQUIRE(q.push(a));
+  CHECK(q.pending());
+  std::thread producer([&] {
+    q.push(b);  // waits: 80 bytes would exceed 64 until the consumer takes `a`
+    q.finish(nullptr);
+  });
+  REQUIRE(q.take(batch, std::chrono::milliseconds(1000)));
+  CHECK(batch.bytes == a);
+  std::vector<uint8_t> all;
+  while (!batch.ended) {
+    q.take(batch, std::chrono::milliseconds(1000));
+    all.insert(all.end(), batch.bytes.begin(), batch.bytes.end());
+  }
+  producer.join();
+  CHECK(all == b);
+  CHECK_FALSE(batch.error);
+  // A closed queue stops its producer.
+  EventQueue closed(8);
+  closed.close();
+  CHECK_FALSE(closed.push(a));
+}
+
+namespace {
+
+// A directory under /tmp, removed with what it holds at the end of the test.
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/rowpipe-dir-test.XXXXXX";
+    REQUIRE(mkdtemp(tmpl) != nullptr);
+    path = tmpl;
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+};
+
+std::string read_all(const std::string& path) {
+  std::string out;
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  std::fclose(f);
+  return out;
+}
+
+std::string line(const std::string& pos, const std::string& next = {}) {
+  std::string l =
+      R"({"binlog":")" + pos + R"(","row":0,"server_id":3,"gtid":"0-3-9","db":"d","table":"t","eventType":"INSERT"})";
+  if (!next.empty()) l.insert(l.size() - 1, R"(,"commit":true,"next":")" + next + "\"");
+  return l + "\n";
+}
+
+}  // namespace
+
+TEST_CASE("--dir recovery cuts a torn line or transaction and resumes after the last commit", "[binlog-tail][live]") {
+  TempDir tmp;
+  const std::string& dir = tmp.path;
+  {
+    DirOutput out(dir, 'd', 0);
+    CHECK_FALSE(out.recover());  // empty: nothing to continue
+    out.write(line("b.000001:4") + line("b.000001:50", "b.000001:90"));
+    out.boundary();
+    out.write(line("b.000001:90"));                 // a transaction cut short
+    out.write(line("b.000001:150").substr(0, 30));  // and a torn line
+    out.sync();
+  }
+  std::string name;
+  {
+    DirOutput out(dir, 'd', 0);
+    auto cp = out.recover();
+    REQUIRE(cp);
+    CHECK(cp->binlog == Position{"b.000001", 90});
+    CHECK(cp->gtid == "0-3-9");
+    CHECK(cp->server_id == 3u);
+    CHECK(out.recovered_bytes() == line("b.000001:90").size() + 30);
+    name = out.file();
+    CHECK(read_all(dir + "/" + name) == line("b.000001:4") + line("b.000001:50", "b.000001:90"));
+    // The recovered file goes on (its day is today).
+    out.write(line("b.000001:90", "b.000001:120"));
+    out.sync();
+    CHECK(out.file() == name);
+    // A second writer is refused while this one holds the directory.
+    CHECK_THROWS_AS(DirOutput(dir, 'd', 0), Error);
+  }
+  CHECK(read_all(dir + "/" + name) ==
+        line("b.000001:4") + line("b.000001:50", "b.000001:90") + line("b.000001:90", "b.000001:120"));
+  {
+    // drop_partial takes back what followed the last boundary; size rotation numbers the files.
+    DirOutput out(dir, 'd', 10);
+    REQUIRE(out.recover());
+    out.write(line("b.000001:120", "b.000001:160"));
+    // The recovered file (unnumbered, so number 1) is full: number 2 follows it in name order.
+    CHECK(out.file().find("_0002.log") != std::string::npos);
+    CHECK(out.file() > name);
+    out.boundary();  // over 10 bytes: the next write opens the next file
+    out.write(line("b.000001:160"));
+    CHECK(out.drop_partial());
+    out.sync();
+    CHECK(out.file().find("_0003.log") != std::string::npos);
+    CHECK(read_all(dir + "/" + out.file()).empty());
+  }
+  {
+    // A file without a complete transaction (the empty one above) is removed; the one before
+    // continues.
+    DirOutput out(dir, 'd', 10);
+    auto cp = out.recover();
+    REQUIRE(cp);
+    CHECK(cp->binlog == Position{"b.000001", 160});
+  }
+  // Lines without positions (seed format) cannot be recovered: an error, nothing removed.
+  TempDir seed_dir;
+  const std::string& seed = seed_dir.path;
+  {
+    FILE* f = std::fopen((seed + "/binlog_2016.log").c_str(), "w");
+    std::fputs("{\"db\":\"d\",\"table\":\"t\",\"eventType\":\"INSERT\"}\r\n", f);
+    std::fclose(f);
+    DirOutput out(seed, 'y', 0);
+    CHECK_THROWS_AS(out.recover(), Error);
+  }
+  CHECK_FALSE(read_all(seed + "/binlog_2016.log").empty());
+  CHECK(parse_rotate("minute") == 'i');
+  CHECK_THROWS_AS(parse_rotate("w"), Error);
+}
+
+TEST_CASE("a checkpoint file holds one line, rewritten in place on stdout, replaced durably with --dir",
+          "[binlog-tail][live]") {
+  TempDir tmp;
+  const std::string& dir = tmp.path;
+  std::string path = dir + "/tail.ckpt";
+  {
+    FILE* f = std::fopen(path.c_str(), "w");  // an older, longer file is replaced whole
+    std::fputs(std::string(1000, 'x').c_str(), f);
+    std::fclose(f);
+  }
+  CheckpointFile f(path, false);
+  Checkpoint c;
+  c.binlog = Position{"mysql-bin.000002", 4711};
+  c.server_id = 1;
+  c.gtid = "0-1-5";
+  f.write(c);
+  std::string doc = R"({"binlog":"mysql-bin.000002:4711","server_id":1,"gtid":"0-1-5"})";
+  std::string content = read_all(path);
+  CHECK(content.size() == 256);
+  CHECK(content.compare(0, doc.size(), doc) == 0);
+  CHECK(content.back() == '\n');
+  CHECK(content.find_first_not_of(' ', doc.size()) == 255);  // spaces, then the newline
+  c.binlog.offset = 5;                                       // a shorter document covers the longer one
+  c.gtid = std::string(300, '9');                            // a longer one grows the record
+  f.write(c);
+  CHECK(read_all(path).size() == 512);
+  c.gtid = "0-1-6";
+  f.write(c);
+  auto back = read_checkpoint_file(path);
+  REQUIRE(back);
+  CHECK(back->binlog == Position{"mysql-bin.000002", 5});
+  CHECK(back->gtid == "0-1-6");
+  CheckpointFile durable(dir + "/durable.ckpt", true);
+  durable.write(c);
+  CHECK(read_all(dir + "/durable.ckpt") == c.to_json() + "\n");
 }

@@ -27,6 +27,26 @@ struct Config {
   std::string defaults_file;  // --defaults-file (for --schema-from)
   bool quiet = false;         // only errors (no warnings, no summary)
   bool verbose = false;       // also the summary at the end
+
+  // Live mode (--mysql).
+  std::string mysql;         // mysql://USER@HOST:PORT (or @FILE holding it)
+  std::string from_text;     // --from as given: FILE:POS, a GTID position, current, earliest
+  bool stop_at_end = false;  // exit once caught up
+  std::string resume;        // --resume FILE: start from this checkpoint when it exists
+  std::string checkpoint;    // --checkpoint FILE
+  std::optional<uint32_t> server_id;
+  double heartbeat = 1;      // --heartbeat SECONDS: the server's heartbeat period when idle
+  double read_timeout = 0;   // --read-timeout SECONDS; 0: max(10, 4 x heartbeat)
+  double idle_interval = 3;  // --idle-interval SECONDS between HEARTBEAT lines when idle
+  std::string ssl_mode, ssl_ca, ssl_cert, ssl_key;
+  long max_retries = -1;      // reconnection attempts in a row; -1: no bound
+  double retry_timeout = 0;   // seconds of failed reconnection before giving up; 0: no bound
+  std::string dir;            // --dir DIR: binlog_STAMP.log files instead of stdout
+  char rotate = 'd';          // --rotate y|m|d|h|i
+  uint64_t rotate_size = 0;   // --rotate-size bytes; 0: none
+  double stats_interval = 0;  // --stats-interval SECONDS; 0: none
+  std::string snapshot;       // --snapshot / --snapshot-only: db.t1,db.t2
+  bool snapshot_only = false;
 };
 
 }  // namespace rowpipe::tail

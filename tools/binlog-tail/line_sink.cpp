@@ -94,9 +94,17 @@ void TailSink::on_row(const binlog::RowChange& row) {
   emitter_.on_row(row);
 }
 
+void TailSink::remember(const binlog::TransactionInfo* tx) {
+  if (tx == nullptr) return;
+  last_gtid_ = tx->gtid;
+  last_server_id_ = tx->server_id;
+}
+
 void TailSink::on_transaction_end(const binlog::TransactionEnd& end) {
+  remember(end.transaction);
   if (kept_ > 0) {
     emitter_.on_transaction_end(end);
+    last_next_ = end.next;
     heartbeat_due_ = false;
     filtered_run_ = 0;
   } else if (dropped_ > 0) {
@@ -106,10 +114,16 @@ void TailSink::on_transaction_end(const binlog::TransactionEnd& end) {
 }
 
 void TailSink::on_ddl(const binlog::Ddl& ddl) {
+  if (ddl_observer_) {
+    if (ddl.tables.empty()) ddl_observer_(ddl.db, "");
+    for (const auto& t : ddl.tables) ddl_observer_(t.first, t.second);
+  }
+  if (ddl.ends_transaction) remember(ddl.transaction);
   bool keep_all = !filter_.active() || format_ == binlog::LineFormat::kSeed;
   if (keep_all) {
     emitter_.on_ddl(ddl);
     if (ddl.ends_transaction) {
+      last_next_ = ddl.next;
       heartbeat_due_ = false;
       filtered_run_ = 0;
       kept_ = dropped_ = 0;
@@ -141,6 +155,7 @@ void TailSink::on_ddl(const binlog::Ddl& ddl) {
   }
   if (ddl.ends_transaction) {
     if (kept_ > 0) {
+      last_next_ = ddl.next;
       heartbeat_due_ = false;
       filtered_run_ = 0;
     } else {
@@ -163,27 +178,38 @@ void TailSink::filtered_out(const Position& next, uint32_t timestamp, const binl
 void TailSink::heartbeat_if_due() {
   if (!heartbeat_due_) return;
   // Due only between transactions, when the emitter holds no line: it follows the complete lines.
+  append_heartbeat(hb_next_, hb_ts_, hb_server_id_, hb_gtid_);
+}
+
+void TailSink::idle_heartbeat(const Position& next, int64_t ts, uint32_t server_id) {
+  if (format_ == binlog::LineFormat::kSeed) return;
+  append_heartbeat(next, ts, last_server_id_ ? last_server_id_ : server_id, last_gtid_);
+  filtered_run_ = 0;
+}
+
+void TailSink::append_heartbeat(const Position& next, int64_t ts, uint32_t server_id, const std::string& gtid) {
   std::string& out = hb_line_;
   out.clear();
-  std::string pos = hb_next_.str();
+  std::string pos = next.str();
   out += "{\"binlog\":";
   json::append_string(out, pos);
-  if (hb_server_id_) {
+  if (server_id) {
     out += ",\"server_id\":";
-    json::append_int(out, hb_server_id_);
+    json::append_int(out, server_id);
   }
-  if (!hb_gtid_.empty()) {
+  if (!gtid.empty()) {
     out += ",\"gtid\":";
-    json::append_string(out, hb_gtid_);
+    json::append_string(out, gtid);
   }
   out += ",\"eventType\":\"HEARTBEAT\",\"time\":\"";
-  time_format_(out, hb_ts_);
+  time_format_(out, ts);
   out += "\",\"ts\":";
-  json::append_int(out, hb_ts_);
+  json::append_int(out, ts);
   out += ",\"commit\":true,\"next\":";
   json::append_string(out, pos);
   out += "}\n";
   emitter_.append_line(out);
+  last_next_ = next;
   ++heartbeats_;
   heartbeat_due_ = false;
 }

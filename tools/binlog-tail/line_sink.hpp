@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <regex>
 #include <string>
 #include <string_view>
@@ -61,6 +62,22 @@ class TailSink : public binlog::EventSink {
   void heartbeat_if_due();
   // Writes the held last line of an unfinished transaction (end of input, an error).
   void flush_pending() { emitter_.flush_pending(); }
+  // Appends a HEARTBEAT line at `next` (a transaction boundary at or after every line so far) with
+  // time `ts`, replacing one that was due for filtered transactions (live mode: the server is idle).
+  // `server_id` stands in until a transaction told whose positions these are. Nothing in the seed
+  // format.
+  void idle_heartbeat(const Position& next, int64_t ts, uint32_t server_id);
+
+  // The `next` of the last line written (a commit line or a HEARTBEAT); empty before any.
+  const Position& last_next() const { return last_next_; }
+  // The GTID and server id of the last transaction that ended (kept or filtered out), for checkpoints.
+  const std::string& last_gtid() const { return last_gtid_; }
+  uint32_t last_server_id() const { return last_server_id_; }
+  // Called with each table a DDL statement names (kept or not), before its line is rendered: live
+  // mode forgets the cached schema of the table.
+  void set_ddl_observer(std::function<void(std::string_view db, std::string_view table)> f) {
+    ddl_observer_ = std::move(f);
+  }
 
   uint64_t lines() const { return emitter_.lines() + heartbeats_; }
   uint64_t warnings() const { return warnings_; }
@@ -74,6 +91,8 @@ class TailSink : public binlog::EventSink {
 
  private:
   void filtered_out(const Position& next, uint32_t timestamp, const binlog::TransactionInfo* tx);
+  void append_heartbeat(const Position& next, int64_t ts, uint32_t server_id, const std::string& gtid);
+  void remember(const binlog::TransactionInfo* tx);
 
   binlog::LineFormat format_;
   binlog::LineEmitter emitter_;
@@ -92,6 +111,10 @@ class TailSink : public binlog::EventSink {
   uint64_t heartbeats_ = 0;
   uint64_t warnings_ = 0;
   std::vector<std::pair<std::string, std::string>> ddl_tables_;  // scratch for filtered DDL
+  std::string last_gtid_;
+  uint32_t last_server_id_ = 0;
+  Position last_next_;
+  std::function<void(std::string_view, std::string_view)> ddl_observer_;
 };
 
 }  // namespace rowpipe::tail

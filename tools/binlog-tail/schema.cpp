@@ -68,6 +68,21 @@ std::unique_ptr<MysqlSchema> MysqlSchema::connect(const std::string& url, const 
   return schema;
 }
 
+void MysqlSchema::forget(std::string_view db, std::string_view table) {
+  if (!table.empty()) {
+    // Table maps copy what they take from an answer: dropping it leaves none dangling.
+    if (auto it = cache_.find(std::make_pair(std::string(db), std::string(table))); it != cache_.end())
+      cache_.erase(it);
+    return;
+  }
+  for (auto it = cache_.begin(); it != cache_.end();) {
+    if (it->first.first == db)
+      it = cache_.erase(it);
+    else
+      ++it;
+  }
+}
+
 const binlog::TableSchema* MysqlSchema::lookup(std::string_view db, std::string_view table) {
   auto key = std::make_pair(std::string(db), std::string(table));
   if (auto it = cache_.find(key); it != cache_.end()) return it->second.get();

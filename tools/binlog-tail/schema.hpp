@@ -27,6 +27,9 @@ class MysqlSchema : public binlog::SchemaProvider {
                                               const std::string& defaults_file);
 
   const binlog::TableSchema* lookup(std::string_view db, std::string_view table) override;
+  // Drops the cached answer for a table (after DDL on it), or for every table of `db` when `table`
+  // is empty (DDL naming no table: CREATE/DROP DATABASE, ...).
+  void forget(std::string_view db, std::string_view table);
 
  private:
   Mysql db_;

@@ -1,0 +1,68 @@
+// --dir DIR: lines in files binlog_STAMP.log (STAMP the local time at the --rotate granularity, as
+// the original client named its files), rotated at transaction boundaries by time and/or size, and
+// recovered on restart: a torn line or transaction at the end of the last file is cut off, and
+// streaming continues after the last complete transaction.
+#pragma once
+
+#include <cstdint>
+#include <ctime>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "io/checkpoint.hpp"
+#include "io/output.hpp"
+#include "line_output.hpp"
+
+namespace rowpipe::tail {
+
+class DirOutput : public LineOutput {
+ public:
+  // `rotate`: 'y', 'm', 'd' (the default), 'h' or 'i' (minute). `rotate_size`: start a new file once
+  // one holds this many bytes (0: no size bound); files are then named binlog_STAMP_NNNN.log.
+  // Creates DIR when missing. Throws Error(kIo).
+  DirOutput(std::string dir, char rotate, uint64_t rotate_size);
+  ~DirOutput() override;
+
+  // Before the first write: finds the last file, cuts off what follows its last complete
+  // transaction (a line whose `commit` is true: a transaction's last line or a HEARTBEAT), and
+  // returns that line's position (`next`, `gtid`, `server_id`), or nullopt when the directory holds
+  // no complete transaction (files without one are removed). Throws Error(kIo), or Error(kData) for
+  // a file whose lines carry no positions (--format seed: nothing to recover from).
+  std::optional<Checkpoint> recover();
+  // Bytes cut off by recover() (a torn tail), for the log.
+  uint64_t recovered_bytes() const { return cut_bytes_; }
+
+  void write(std::string_view lines) override;
+  void boundary() override;
+  void flush() override;
+  void sync() override;
+  bool drop_partial() override;
+  bool durable() const override { return true; }
+
+  const std::string& file() const { return name_; }
+
+ private:
+  std::string stamp(std::time_t t) const;
+  void open(const std::string& name);
+  void close_current();
+  std::string next_name(const std::string& stamp);
+
+  std::string dir_;
+  char rotate_;
+  uint64_t rotate_size_;
+  std::unique_ptr<Output> out_;
+  int fd_ = -1;
+  int lock_fd_ = -1;
+  std::string name_;   // current file's base name
+  std::string stamp_;  // its stamp
+  unsigned seq_ = 0;   // its sequence number (size rotation)
+  uint64_t size_ = 0;  // bytes written to it (buffered included)
+  uint64_t boundary_size_ = 0;
+  uint64_t cut_bytes_ = 0;
+};
+
+// A --rotate value: y, m, d, h, i (also year, month, day, hour, minute). Throws Error(kUsage).
+char parse_rotate(const std::string& text);
+
+}  // namespace rowpipe::tail
