@@ -1,0 +1,221 @@
+# mq-pipe under faults, through real brokers: seeded kill -9s of pub, each resumed from its
+# checkpoint, and the duplicates they leave absorbed by jsonl-to-redis --guard behind sub; kill -9 of
+# sub's COMMAND, then redelivery; broker restarts during pub and during sub; back-pressure while the
+# broker is down; SIGTERM drains. Nothing may be lost.
+# services: kafka rabbitmq redis
+# budget: 420
+source "$(dirname "$0")/mq_lib.bash"
+
+RANDOM=4242  # seeded: the same kill instants on every run
+lines gen 100000 --keys 300 --seed 11 --plain >"$TMP/big.jsonl"
+lines gen 20000 --keys 100 --seed 12 >"$TMP/small.jsonl"
+ACK=("/usr/bin/python3" "$ROOT/tests/integration/mq_lines.py" ack)
+
+# kill_loop NAME URL INPUT RATE KILLS MIN_MS SPREAD_MS: publishes INPUT as binlog-tail --resume would
+# feed it, killing pub with SIGKILL KILLS times after MIN_MS + random(SPREAD_MS) ms, then lets a last
+# run finish. Sets $moves to how many kills found the checkpoint moved.
+kill_loop() {
+  local name=$1 url=$2 input=$3 rate=$4 kills=$5 min=$6 spread=$7 i pid before ms
+  local ck=$TMP/$name.ckpt
+  moves=0
+  for ((i = 1; i <= kills; i++)); do
+    before=$(cat "$ck" 2>/dev/null)
+    lines feed "$input" "$ck" --rate "$rate" |
+      mq-pipe pub "$url" --key '{db}.{table}.{pk}' --checkpoint "$ck" -q 2>>"$TMP/$name.err" &
+    pid=$!
+    ms=$((min + RANDOM % spread))
+    sleep "$((ms / 1000)).$(printf %03d $((ms % 1000)))"
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    [[ $(cat "$ck" 2>/dev/null) != "$before" ]] && ((moves++))
+  done
+  lines feed "$input" "$ck" | mq-pipe pub "$url" --key '{db}.{table}.{pk}' --checkpoint "$ck" -q 2>>"$TMP/$name.err"
+}
+
+# child_of PID: the first child process of PID.
+child_of() { pgrep -P "$1" | head -1; }
+# acked_some FILE: the acknowledging COMMAND writing FILE has acknowledged 3000 lines or more.
+acked_some() { [[ $(cat "$1.acked" 2>/dev/null || echo 0) -ge 3000 ]]; }
+
+# --- Kafka ---------------------------------------------------------------------------------------
+if ((!have_kafka)) || ! owned kafka; then
+  skip "Kafka fault tests" "no Kafka broker owned by tests/services/run"
+else
+  # 1. Ten seeded kill -9s of pub, each run resumed from the checkpoint it left.
+  mq-pipe pub "$KAFKA/kills" --declare --partitions 3 -q </dev/null
+  kill_loop kafka-kills "$KAFKA/kills" "$TMP/big.jsonl" 50000 10 80 400
+  check "Kafka: after 10 kill -9s of pub the last run ends with exit 0 and the final checkpoint" \
+    grep -qx '{"binlog":"mysql-bin.000001:10000100","server_id":1}' "$TMP/kafka-kills.ckpt"
+  check "Kafka: the checkpoint moved between kills ($moves of 10)" test "$moves" -ge 5
+  mq-pipe sub "$KAFKA/kills" --exit-at-end -q >"$TMP/kills.out"
+  check "Kafka: nothing lost across 10 kill -9s, per-key order kept ($(lines check "$TMP/big.jsonl" "$TMP/kills.out"))" \
+    lines check "$TMP/big.jsonl" "$TMP/kills.out"
+
+  # ... and a sink in --guard mode behind sub absorbs the duplicates: Redis ends with each row's
+  # last version.
+  if [[ -z ${REDIS_URL:-} ]] || ! command -v jsonl-to-redis >/dev/null; then
+    skip "Kafka -> sub -> jsonl-to-redis --guard --ack ends with every row's last version" "no Redis or no jsonl-to-redis"
+  else
+    mq-pipe sub "$KAFKA/kills" --group redis --exit-at-end -q -- \
+      jsonl-to-redis --guard --ack --redis "$REDIS_URL" -q 2>"$TMP/redis.err"
+    status=$?
+    lines last "$TMP/big.jsonl" >"$TMP/last.tsv"
+    cut -f1 "$TMP/last.tsv" | sed 's/^/HGET /; s/$/ note/' | redis-cli -u "$REDIS_URL" >"$TMP/notes" 2>&1
+    check "Kafka -> sub -> jsonl-to-redis --guard --ack: exit 0 and every row's last version in Redis" \
+      bash -c "[[ $status == 0 ]] && paste <(cut -f1 '$TMP/last.tsv') '$TMP/notes' | diff -q - '$TMP/last.tsv' ||
+        { tail -3 '$TMP/redis.err'; false; }"
+    check "Kafka: the redis group committed everything jsonl-to-redis applied (lag 0)" \
+      test "$(kafka_lag kills redis)" == 0
+  fi
+
+  # 2. kill -9 of sub's COMMAND: sub ends with 128+9, and only what COMMAND acknowledged is committed.
+  mq-pipe pub "$KAFKA/cmd" --declare --partitions 2 --key '{db}.{table}.{pk}' -q <"$TMP/small.jsonl"
+  mq-pipe sub "$KAFKA/cmd" --group sink -- "${ACK[@]}" "$TMP/kc1.out" --delay 0.25 2>"$TMP/kc1.err" &
+  pid=$!
+  wait_for 30 acked_some "$TMP/kc1.out"
+  kill -KILL "$(child_of "$pid")"
+  wait "$pid"
+  status=$?
+  acked=$(cat "$TMP/kc1.out.acked")
+  check "Kafka: sub exits 137 when its COMMAND is killed by SIGKILL, and says so" \
+    bash -c "[[ $status -eq 137 ]] && grep -q 'was killed by signal 9' '$TMP/kc1.err'"
+  check "Kafka: the offsets committed are exactly what COMMAND acknowledged ($acked lines)" \
+    test "$(kafka_lag cmd sink)" == $((20000 - acked))
+  mq-pipe sub "$KAFKA/cmd" --group sink --exit-at-end -q -- "${ACK[@]}" "$TMP/kc2.out"
+  check "Kafka: a restarted sub gets exactly the unacknowledged lines again" \
+    test "$(wc -l <"$TMP/kc2.out")" == $((20000 - acked))
+  check "Kafka: nothing lost across the COMMAND's kill ($(lines check "$TMP/small.jsonl" "$TMP/kc1.out" "$TMP/kc2.out"))" \
+    lines check "$TMP/small.jsonl" "$TMP/kc1.out" "$TMP/kc2.out"
+
+  # 3. A broker restart during pub: librdkafka retries, idempotence keeps order and avoids duplicates.
+  mq-pipe pub "$KAFKA/restart" --declare --partitions 3 -q </dev/null
+  lines feed "$TMP/big.jsonl" /nonexistent --rate 40000 |
+    mq-pipe pub "$KAFKA/restart" --key '{db}.{table}.{pk}' --checkpoint "$TMP/kr.ckpt" -q 2>"$TMP/kr.err" &
+  pid=$!
+  sleep 1
+  ctl kafka restart
+  wait "$pid"
+  status=$?
+  check "Kafka: pub survives a broker restart (exit 0)" test "$status" == 0
+  mq-pipe sub "$KAFKA/restart" --exit-at-end -q >"$TMP/kr.out"
+  check "Kafka: nothing lost or reordered across the restart ($(lines check "$TMP/big.jsonl" "$TMP/kr.out"))" \
+    lines check "$TMP/big.jsonl" "$TMP/kr.out"
+
+  # 4. A broker restart during sub (a slow COMMAND): redelivery after it, nothing lost.
+  mq-pipe sub "$KAFKA/cmd" --group restart-sub --exit-at-end -X session.timeout.ms=6000 -- \
+    "${ACK[@]}" "$TMP/ks.out" --delay 0.2 2>"$TMP/ks.err" &
+  pid=$!
+  wait_for 30 acked_some "$TMP/ks.out"
+  ctl kafka restart
+  wait "$pid"
+  status=$?
+  check "Kafka: sub survives a broker restart and reads to the end (exit 0)" \
+    bash -c "[[ $status == 0 ]] || { tail -5 '$TMP/ks.err'; false; }"
+  check "Kafka: nothing lost across the restart during sub ($(lines check "$TMP/small.jsonl" "$TMP/ks.out"))" \
+    lines check "$TMP/small.jsonl" "$TMP/ks.out"
+  check "Kafka: the group's offsets reach the end after the restart" \
+    bash -c "[[ '$(kafka_lag cmd restart-sub)' == 0 ]] || { tail -5 '$TMP/ks.err'; false; }"
+
+  # 5. Back-pressure: the broker is down, pub holds --max-buffer messages and stops reading stdin.
+  ctl kafka stop
+  mq-pipe pub "$KAFKA/restart" --max-buffer 1000 --key '{db}.{table}.{pk}' -q <"$TMP/big.jsonl" 2>"$TMP/kb.err" &
+  pid=$!
+  sleep 2
+  pos=$(awk '/^pos:/ {print $2}' "/proc/$pid/fdinfo/0" 2>/dev/null)
+  check "Kafka down: pub stops reading stdin after --max-buffer 1000 lines (read ${pos:-?} of 32 MB)" \
+    test "${pos:-99999999}" -lt 4000000
+  ctl kafka start
+  wait "$pid"
+  status=$?
+  check "Kafka back: pub publishes the rest and exits 0" test "$status" == 0
+  check "Kafka: the topic holds the lines twice now (before and after the outage)" \
+    test "$(mq-pipe lag "$KAFKA/restart" | sed -n 's/.*"messages":\([0-9]*\)}$/\1/p')" -ge 200000
+
+  # 6. SIGTERM: pub stops reading, waits for every confirmation, checkpoints the last line it read.
+  mq-pipe pub "$KAFKA/term" --declare --partitions 1 -q </dev/null
+  lines feed "$TMP/big.jsonl" /nonexistent --rate 20000 |
+    mq-pipe pub "$KAFKA/term" --checkpoint "$TMP/kt.ckpt" 2>"$TMP/kt.err" &
+  pid=$!
+  sleep 1
+  stop_pid "$pid"
+  mq-pipe sub "$KAFKA/term" --exit-at-end -q >"$TMP/kt.out"
+  last_next=$(tail -1 "$TMP/kt.out" | sed -n 's/.*"next":"\([^"]*\)".*/\1/p')
+  check "Kafka: SIGTERM drains pub (exit 0) and its checkpoint is the last line published" \
+    test "$stopped:$(cat "$TMP/kt.ckpt")" == "0:{\"binlog\":\"$last_next\",\"server_id\":1}"
+fi
+
+# --- RabbitMQ ------------------------------------------------------------------------------------
+if ((!have_amqp)) || ! owned rabbitmq; then
+  skip "RabbitMQ fault tests" "no RabbitMQ broker owned by tests/services/run"
+else
+  # 1. Ten seeded kill -9s of pub.
+  mq-pipe pub "$AMQP?queue=kills" --declare -q </dev/null
+  kill_loop amqp-kills "$AMQP?queue=kills" "$TMP/small.jsonl" 8000 10 150 500
+  check "RabbitMQ: after 10 kill -9s of pub the last run ends with the final checkpoint" \
+    grep -qx '{"binlog":"mysql-bin.000001:2000100","server_id":1}' "$TMP/amqp-kills.ckpt"
+  check "RabbitMQ: the checkpoint moved between kills ($moves of 10)" test "$moves" -ge 5
+  mq-pipe sub "$AMQP" --queue kills --exit-at-end -q >"$TMP/akills.out"
+  check "RabbitMQ: nothing lost across 10 kill -9s, per-key order kept ($(lines check "$TMP/small.jsonl" "$TMP/akills.out"))" \
+    lines check "$TMP/small.jsonl" "$TMP/akills.out"
+
+  # 2. kill -9 of sub's COMMAND.
+  mq-pipe pub "$AMQP?queue=cmd" --declare -q <"$TMP/small.jsonl"
+  mq-pipe sub "$AMQP" --queue cmd --prefetch 2000 -- "${ACK[@]}" "$TMP/ac1.out" --delay 0.25 2>"$TMP/ac1.err" &
+  pid=$!
+  wait_for 30 acked_some "$TMP/ac1.out"
+  kill -KILL "$(child_of "$pid")"
+  wait "$pid"
+  status=$?
+  acked=$(cat "$TMP/ac1.out.acked")
+  check "RabbitMQ: sub exits 137 when its COMMAND is killed by SIGKILL, and says so" \
+    bash -c "[[ $status -eq 137 ]] && grep -q 'was killed by signal 9' '$TMP/ac1.err'"
+  requeued() { [[ $(amqp_depth cmd) == $((20000 - acked)) ]]; }
+  check "RabbitMQ: exactly what COMMAND acknowledged left the queue ($acked lines)" wait_for 10 requeued
+  mq-pipe sub "$AMQP" --queue cmd --exit-at-end -q -- "${ACK[@]}" "$TMP/ac2.out"
+  check "RabbitMQ: a restarted sub gets the unacknowledged lines again, in order" \
+    cmp "$TMP/ac2.out" <(tail -n +$((acked + 1)) "$TMP/small.jsonl")
+
+  # 3. A broker restart during pub: reconnect, publish the unconfirmed tail again.
+  mq-pipe pub "$AMQP?queue=restart" --declare -q </dev/null
+  lines feed "$TMP/small.jsonl" /nonexistent --rate 5000 |
+    mq-pipe pub "$AMQP?queue=restart" --checkpoint "$TMP/ar.ckpt" 2>"$TMP/ar.err" &
+  pid=$!
+  sleep 1
+  ctl rabbitmq restart
+  wait "$pid"
+  status=$?
+  check "RabbitMQ: pub survives a broker restart (exit 0)" test "$status" == 0
+  check "RabbitMQ: pub reported the reconnection" grep -q 'reconnected to' "$TMP/ar.err"
+  mq-pipe sub "$AMQP" --queue restart --exit-at-end -q >"$TMP/ar.out"
+  check "RabbitMQ: nothing lost across the restart during pub ($(lines check "$TMP/small.jsonl" "$TMP/ar.out"))" \
+    lines check "$TMP/small.jsonl" "$TMP/ar.out"
+
+  # 4. A broker restart during sub.
+  mq-pipe pub "$AMQP?queue=restart" -q <"$TMP/small.jsonl"
+  mq-pipe sub "$AMQP" --queue restart --exit-at-end --prefetch 1000 -q -- "${ACK[@]}" "$TMP/as.out" --delay 0.2 \
+    2>"$TMP/as.err" &
+  pid=$!
+  wait_for 30 acked_some "$TMP/as.out"
+  ctl rabbitmq restart
+  wait "$pid"
+  status=$?
+  check "RabbitMQ: sub survives a broker restart and reads to the end (exit 0)" test "$status" == 0
+  check "RabbitMQ: nothing lost across the restart during sub ($(lines check "$TMP/small.jsonl" "$TMP/as.out"))" \
+    lines check "$TMP/small.jsonl" "$TMP/as.out"
+  check "RabbitMQ: the queue is empty after sub" test "$(amqp_depth restart)" == 0
+
+  # 5. Back-pressure while the broker is down.
+  ctl rabbitmq stop
+  mq-pipe pub "$AMQP?queue=restart" --max-buffer 1000 -q <"$TMP/big.jsonl" 2>"$TMP/ab.err" &
+  pid=$!
+  sleep 2
+  pos=$(awk '/^pos:/ {print $2}' "/proc/$pid/fdinfo/0" 2>/dev/null)
+  check "RabbitMQ down: pub stops reading stdin after --max-buffer 1000 lines (read ${pos:-?} of 32 MB)" \
+    test "${pos:-99999999}" -lt 4000000
+  ctl rabbitmq start
+  wait "$pid"
+  status=$?
+  check "RabbitMQ back: pub publishes all 100000 lines and exits 0" test "$status" == 0
+  check "RabbitMQ: the queue holds every line" test "$(amqp_depth restart)" -ge 100000
+fi
+exit "$failed"

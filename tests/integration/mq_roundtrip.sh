@@ -1,0 +1,148 @@
+# mq-pipe through real brokers: byte-exact round trips, per-key order with several partitions and
+# consumers, every group / bound queue gets everything, acknowledgements through COMMAND, `lag`
+# against the brokers' own tools.
+# services: kafka rabbitmq
+# budget: 240
+source "$(dirname "$0")/mq_lib.bash"
+
+lines gen 100000 --keys 500 --seed 6 >"$TMP/in.jsonl"
+lines gen 20000 --keys 200 --seed 7 >"$TMP/small.jsonl"
+n_small=20000
+
+# --- Kafka ---------------------------------------------------------------------------------------
+if ((!have_kafka)); then
+  skip "Kafka round trips" "no Kafka broker (tests/services/run could not start one)"
+else
+  # 1. Byte-exact: one partition keeps one order.
+  mq-pipe pub "$KAFKA/exact" --declare --partitions 1 --checkpoint "$TMP/k.ckpt" -q <"$TMP/in.jsonl"
+  status=$?
+  check "Kafka pub of 100k lines exits 0 and checkpoints the last transaction" \
+    test "$status:$(cat "$TMP/k.ckpt")" == '0:{"binlog":"mysql-bin.000001:10000100","server_id":1}'
+  mq-pipe sub "$KAFKA/exact" --group exact --exit-at-end -q >"$TMP/k.out"
+  check "Kafka: 100k lines come back byte for byte (CRLF and invalid UTF-8 included)" cmp "$TMP/k.out" "$TMP/in.jsonl"
+  check "Kafka: the group's offsets are committed to the end (lag 0)" test "$(kafka_lag exact exact)" == 0
+  mq-pipe sub "$KAFKA/exact" --group exact --exit-at-end -q >"$TMP/k.again"
+  check "Kafka: the group resumes from its committed offsets (nothing read twice)" test ! -s "$TMP/k.again"
+
+  # 2. Four partitions, two consumers of one group, each applying through a COMMAND.
+  mq-pipe pub "$KAFKA/keyed" --declare --partitions 4 --key '{db}.{table}.{pk}' -q </dev/null
+  for i in 1 2; do
+    mq-pipe sub "$KAFKA/keyed" --group pair -X session.timeout.ms=6000 -q -- \
+      /usr/bin/python3 "$ROOT/tests/integration/mq_lines.py" ack "$TMP/pair$i.out" 2>"$TMP/pair$i.err" &
+    pair[i]=$!
+  done
+  two_members() { [[ $("$ROWPIPE_KAFKA_TOOL" kafka-consumer-groups --bootstrap-server "$KAFKA_BROKERS" \
+    --describe --group pair --members 2>/dev/null | grep -c rowpipe) -ge 2 ]]; }
+  wait_for 30 two_members || not_ok "two consumers joined group pair" "timed out"
+  mq-pipe pub "$KAFKA/keyed" --key '{db}.{table}.{pk}' -q <"$TMP/small.jsonl"
+  lag_zero() { [[ $(kafka_lag keyed pair) == 0 ]]; }
+  wait_for 60 lag_zero || not_ok "the pair of consumers took everything" "lag $(kafka_lag keyed pair)"
+  stop_pid "${pair[1]}"
+  s1=$stopped
+  stop_pid "${pair[2]}"
+  check "SIGTERM ends both consumers with exit 0" test "$s1:$stopped" == 0:0
+  check "both consumers got a share ($(wc -l <"$TMP/pair1.out") and $(wc -l <"$TMP/pair2.out") lines)" \
+    test -s "$TMP/pair1.out" -a -s "$TMP/pair2.out"
+  check "4 partitions, 2 consumers: every line once, per-key order kept, each key with one consumer" \
+    lines check "$TMP/small.jsonl" "$TMP/pair1.out" "$TMP/pair2.out" --exact --disjoint
+
+  # 3. Two groups each get everything.
+  mq-pipe sub "$KAFKA/keyed" --group project-a --exit-at-end -q >"$TMP/ga.out"
+  mq-pipe sub "$KAFKA/keyed" --group project-b --exit-at-end -q >"$TMP/gb.out"
+  check "a second group gets all the data too (group a)" lines check "$TMP/small.jsonl" "$TMP/ga.out" --exact
+  check "a second group gets all the data too (group b)" lines check "$TMP/small.jsonl" "$TMP/gb.out" --exact
+
+  # 4. A COMMAND that applies only part: offsets are committed for what it acknowledged, no more.
+  mq-pipe sub "$KAFKA/exact" --group partial --exit-at-end -q -- sh -c 'head -n 30000 >/dev/null; echo 25000'
+  status=$?
+  check "a COMMAND that ends early ends sub with its status (0)" test "$status" == 0
+  check "offsets are committed only up to the lines COMMAND acknowledged (lag 75000)" \
+    test "$(kafka_lag exact partial)" == 75000
+  mq-pipe sub "$KAFKA/exact" --group partial --exit-at-end -q >"$TMP/partial.out"
+  check "the unacknowledged lines are delivered again, from the first one not acknowledged" \
+    cmp "$TMP/partial.out" <(tail -n +25001 "$TMP/in.jsonl")
+
+  # 5. lag against Kafka's consumer-groups tool.
+  mq-pipe pub "$KAFKA/keyed" --key '{db}.{table}.{pk}' -q <"$TMP/small.jsonl"  # project-a is behind now
+  mq-pipe lag "$KAFKA/keyed" --group project-a >"$TMP/lag.json"
+  "$ROWPIPE_KAFKA_TOOL" kafka-consumer-groups --bootstrap-server "$KAFKA_BROKERS" --describe --group project-a \
+    2>/dev/null | awk '$2 == "keyed" {print $3, $4, $5, $6}' | sort -n >"$TMP/lag.tool"
+  /usr/bin/python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+for p in d["partitions"]:
+    print(p["partition"], p["committed"], p["end"], p["lag"])
+' "$TMP/lag.json" | sort -n >"$TMP/lag.ours"
+  check "lag matches kafka-consumer-groups --describe (partition, committed, end, lag)" \
+    diff "$TMP/lag.ours" "$TMP/lag.tool"
+  check "lag totals the backlog of every partition ($n_small)" grep -q "\"lag\":$n_small}$" "$TMP/lag.json"
+
+  # 6. | head -1: the reader goes away; sub ends quietly and acknowledges only what it wrote.
+  mq-pipe sub "$KAFKA/exact" --group head 2>"$TMP/head.err" | head -1 >"$TMP/head.out"
+  status=${PIPESTATUS[0]}
+  check "'sub | head -1' ends quietly with exit 0" test "$status:$(cat "$TMP/head.err")" == "0:"
+  check "'sub | head -1' prints the first line" cmp "$TMP/head.out" <(head -1 "$TMP/in.jsonl")
+fi
+
+# --- RabbitMQ ------------------------------------------------------------------------------------
+if ((!have_amqp)); then
+  skip "RabbitMQ round trips" "no RabbitMQ broker (tests/services/run could not start one)"
+else
+  # 1. Byte-exact through a durable queue.
+  mq-pipe pub "$AMQP?exchange=rows&queue=exact" --declare --checkpoint "$TMP/a.ckpt" -q <"$TMP/in.jsonl"
+  status=$?
+  check "RabbitMQ pub of 100k lines exits 0 and checkpoints the last transaction" \
+    test "$status:$(cat "$TMP/a.ckpt")" == '0:{"binlog":"mysql-bin.000001:10000100","server_id":1}'
+  check "lag reports the queue depth as rabbitmqctl list_queues does" \
+    test "$(mq-pipe lag "$AMQP" --queue exact)" == \
+    "{\"queue\":\"exact\",\"messages\":$("$ROWPIPE_RABBITMQCTL" list_queues -q name messages_ready | awk '$1 == "exact" {print $2}'),\"consumers\":0}"
+  mq-pipe sub "$AMQP" --queue exact --exit-at-end -q >"$TMP/a.out"
+  check "RabbitMQ: 100k lines come back byte for byte (CRLF and invalid UTF-8 included)" cmp "$TMP/a.out" "$TMP/in.jsonl"
+  check "RabbitMQ: everything written was acknowledged (queue empty)" test "$(amqp_depth exact)" == 0
+
+  # 2. Consistent-hash exchange: one queue per consumer, per-key order, each key in one queue.
+  for i in 1 2; do
+    mq-pipe sub "$AMQP" --bind hashed --exchange-type x-consistent-hash --queue hash$i --prefetch 500 -q -- \
+      /usr/bin/python3 "$ROOT/tests/integration/mq_lines.py" ack "$TMP/hash$i.out" 2>"$TMP/hash$i.err" &
+    hash[i]=$!
+  done
+  both_bound() { [[ -n $(amqp_depth hash1) && -n $(amqp_depth hash2) ]]; }
+  wait_for 20 both_bound || not_ok "both hash queues are declared" "timed out"
+  mq-pipe pub "$AMQP?exchange=hashed" --exchange-type x-consistent-hash --key '{db}.{table}.{pk}' -q \
+    <"$TMP/small.jsonl"
+  drained() { [[ $(($(cat "$TMP/hash1.out.acked") + $(cat "$TMP/hash2.out.acked"))) -ge $n_small ]]; }
+  wait_for 60 drained || not_ok "the two hash consumers took everything" "timed out"
+  stop_pid "${hash[1]}"
+  s1=$stopped
+  stop_pid "${hash[2]}"
+  check "SIGTERM ends both consumers with exit 0" test "$s1:$stopped" == 0:0
+  check "both hash queues got a share" test -s "$TMP/hash1.out" -a -s "$TMP/hash2.out"
+  check "consistent hash, 2 queues, 2 consumers: every line once, per-key order, each key in one queue" \
+    lines check "$TMP/small.jsonl" "$TMP/hash1.out" "$TMP/hash2.out" --exact --disjoint
+
+  # 3. Two queues bound to one topic exchange each get everything.
+  for q in proj-a proj-b; do
+    mq-pipe sub "$AMQP" --bind fan --queue $q --exit-at-end -q >/dev/null
+  done
+  mq-pipe pub "$AMQP?exchange=fan" --key '{db}.{table}.{pk}' -q <"$TMP/small.jsonl"
+  for q in proj-a proj-b; do
+    mq-pipe sub "$AMQP" --queue $q --exit-at-end --prefetch 100 -q >"$TMP/$q.out"
+    check "a queue bound with --bind gets every message ($q)" lines check "$TMP/small.jsonl" "$TMP/$q.out" --exact
+  done
+
+  # 4. A COMMAND that applies only part: only that is acknowledged.
+  mq-pipe pub "$AMQP?queue=part" --declare -q <"$TMP/small.jsonl"
+  mq-pipe sub "$AMQP" --queue part --exit-at-end -q -- sh -c 'head -n 5000 >/dev/null; echo 3000'
+  requeued() { [[ $(amqp_depth part) == $((n_small - 3000)) ]]; }
+  check "only the lines COMMAND acknowledged leave the queue" wait_for 10 requeued
+  mq-pipe sub "$AMQP" --queue part --exit-at-end -q >"$TMP/part.out"
+  check "the rest is delivered again, in order" cmp "$TMP/part.out" <(tail -n +3001 "$TMP/small.jsonl")
+
+  # 5. Unroutable messages are an error, not a silent loss.
+  mq-pipe pub "$AMQP?exchange=nobody" --declare -q </dev/null
+  echo '{"db":"d","table":"t"}' | mq-pipe pub "$AMQP?exchange=nobody" 2>"$TMP/unroutable.err"
+  status=$?
+  check "a message no queue is bound for stops pub (exit 78) naming the routing key" \
+    bash -c "[[ $status -eq 78 ]] && grep -q 'routing key \"d.t\" was returned unroutable' '$TMP/unroutable.err'"
+fi
+exit "$failed"
