@@ -2,7 +2,8 @@
 # Sourced; expects PATH to hold bin/ and the test programs (tests/run-all sets it up).
 
 ROOT=${ROWPIPE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-export PATH="$ROOT/bin:$ROOT/${BUILD:-build}/tests:$PATH"
+if [[ ${BUILD:-build} == build ]]; then _bin=$ROOT/bin; else _bin=$ROOT/$BUILD/bin; fi
+export PATH="$_bin:$ROOT/${BUILD:-build}/tests:$PATH"
 # The shared corpus lies beside the repository (CI lays a copy of shared/ there).
 SHARED=${ROWPIPE_SHARED:-$(cd "$ROOT/.." && pwd)/shared}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/rowpipe-cli.XXXXXX")
