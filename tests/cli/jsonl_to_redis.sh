@@ -74,6 +74,53 @@ expect "the error names the input and line number (stdin:2:)" grep -q "^$tool: e
 expect_eq "what came before the bad line is applied and checkpointed, and nothing after" \
   "$(rc EXISTS d_t_1 d_t_2):$(rc GET rowpipe:checkpoint:default)" '1:{"binlog":"mysql-bin.000001:200"}'
 
+# Every class of bad input, as line 2 of stdin between two good transactions: without --dead-letter
+# an error naming stdin:2, exit 65, line 1 applied and checkpointed and nothing after it; with
+# --dead-letter the line is set aside verbatim and the tool goes on.
+bad_line() { # CLASS: the bad line (no newline)
+  local head='"binlog":"mysql-bin.000001:200","row":0,"db":"d","table":"t"'
+  local tail='"commit":true,"next":"mysql-bin.000001:250"'
+  case $1 in
+    no-eventType) printf '{%s,"pk":["id"],"before":null,"after":{"id":5},%s}' "$head" "$tail" ;;
+    no-binlog) printf '{"row":0,"db":"d","table":"t","eventType":"INSERT","pk":["id"],"after":{"id":5},%s}' "$tail" ;;
+    no-table) printf '{"binlog":"mysql-bin.000001:200","row":0,"db":"d","eventType":"INSERT","pk":["id"],"after":{"id":5},%s}' "$tail" ;;
+    no-after) printf '{%s,"eventType":"INSERT","pk":["id"],"before":null,%s}' "$head" "$tail" ;;
+    no-before) printf '{%s,"eventType":"DELETE","pk":["id"],"after":null,%s}' "$head" "$tail" ;;
+    unknown-type) printf '{%s,"eventType":"UPSERT","pk":["id"],"after":{"id":5},%s}' "$head" "$tail" ;;
+    oversized) printf '{%s,"eventType":"INSERT","pk":["id"],"after":{"id":5,"v":"%s"},%s}' "$head" "$(printf 'y%.0s' {1..1100})" "$tail" ;;
+    empty) ;;
+    incomplete) line 200 250 5 | head -c 70 ;;
+  esac
+}
+declare -A bad_why=(
+  [no-eventType]='missing field "eventType"' [no-binlog]='missing field "binlog"' [no-table]='missing field "table"'
+  [no-after]='INSERT without an "after" image' [no-before]='DELETE without a "before" image'
+  [unknown-type]='unknown eventType "UPSERT"' [oversized]='line longer than --max-line-bytes 1024'
+  [empty]='empty line' [incomplete]='incomplete last line (input ended inside it)'
+)
+for class in no-eventType no-binlog no-table no-after no-before unknown-type oversized empty incomplete; do
+  in=$TMP/class-$class
+  { line 100 200 1; bad_line "$class"; [[ $class == incomplete ]] || { echo; line 250 300 2; }; } >"$in"
+  rc FLUSHALL >/dev/null
+  run_capture "$tool" --redis "$REDIS_URL" --max-line-bytes 1024 <"$in"
+  expect_eq "bad input ($class): exit 65, with line 1 applied and checkpointed and nothing after it" \
+    "$status:$(rc EXISTS d_t_1):$(rc EXISTS d_t_2 d_t_5):$(rc GET rowpipe:checkpoint:default)" \
+    '65:1:0:{"binlog":"mysql-bin.000001:200"}'
+  expect "bad input ($class): the error names the line: stdin:2: ${bad_why[$class]}" \
+    grep -qF "$tool: error: stdin:2: ${bad_why[$class]}" "$TMP/err"
+  rc FLUSHALL >/dev/null
+  rm -f "$TMP/dead-class"
+  run_capture "$tool" --redis "$REDIS_URL" --max-line-bytes 1024 --dead-letter "$TMP/dead-class" <"$in"
+  if [[ $class == incomplete ]]; then want='0:1:0:{"binlog":"mysql-bin.000001:200"}'; else want='0:1:1:{"binlog":"mysql-bin.000001:300"}'; fi
+  expect_eq "bad input ($class) with --dead-letter: set aside, the rest applied and checkpointed (exit 0)" \
+    "$status:$(rc EXISTS d_t_1):$(rc EXISTS d_t_2 d_t_5):$(rc GET rowpipe:checkpoint:default)" "$want"
+  expect "bad input ($class) with --dead-letter: stderr names stdin:2 and the file; the summary counts it" \
+    bash -c "grep -qF '$tool: error: stdin:2: ${bad_why[$class]}' '$TMP/err' && grep -qF 'set aside in $TMP/dead-class' '$TMP/err' &&
+      grep -q ', 1 set aside' '$TMP/err'"
+  printf '%s\n' "$(sed -n 2p "$in")" >"$TMP/dead.want"
+  expect "bad input ($class) with --dead-letter: the dead-letter file holds the line verbatim" cmp -s "$TMP/dead-class" "$TMP/dead.want"
+done
+
 rc FLUSHALL >/dev/null
 {
   line 100 200 1

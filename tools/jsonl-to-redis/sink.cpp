@@ -4,7 +4,6 @@
 #include <time.h>
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 
 #include "cli/error.hpp"
@@ -118,46 +117,7 @@ index(true)
 return 1
 )lua";
 
-std::string_view trim_sql(std::string_view sql) {
-  for (;;) {
-    while (!sql.empty() && (sql.front() == ' ' || sql.front() == '\t' || sql.front() == '\n' || sql.front() == '\r'))
-      sql.remove_prefix(1);
-    if (sql.starts_with("/*")) {
-      size_t end = sql.find("*/");
-      sql.remove_prefix(end == std::string_view::npos ? sql.size() : end + 2);
-    } else if (sql.starts_with("-- ") || sql.starts_with("#")) {
-      size_t end = sql.find('\n');
-      sql.remove_prefix(end == std::string_view::npos ? sql.size() : end + 1);
-    } else {
-      return sql;
-    }
-  }
-}
-
-// Consumes a leading keyword (case-insensitive) followed by a non-identifier character.
-bool keyword(std::string_view& sql, std::string_view word) {
-  sql = trim_sql(sql);
-  if (sql.size() < word.size()) return false;
-  for (size_t i = 0; i < word.size(); ++i)
-    if (std::toupper(static_cast<unsigned char>(sql[i])) != word[i]) return false;
-  if (sql.size() > word.size()) {
-    unsigned char next = static_cast<unsigned char>(sql[word.size()]);
-    if (std::isalnum(next) || next == '_' || next == '$') return false;
-  }
-  sql.remove_prefix(word.size());
-  return true;
-}
-
 }  // namespace
-
-DdlKind classify_ddl(std::string_view sql) {
-  if (keyword(sql, "TRUNCATE")) return DdlKind::kTruncate;
-  if (keyword(sql, "DROP")) {
-    keyword(sql, "TEMPORARY");
-    if (keyword(sql, "TABLE")) return DdlKind::kDrop;
-  }
-  return DdlKind::kOther;
-}
 
 void append_guard_position(std::string& out, const RowPosition& pos) {
   out += pos.pos.file;

@@ -13,6 +13,7 @@
 
 #include "config.hpp"
 #include "destinations.hpp"
+#include "event/ddl.hpp"
 #include "event/event.hpp"
 #include "event/line_source.hpp"
 #include "event/map_file.hpp"
@@ -142,10 +143,6 @@ class Sink {
   std::string old_key_, new_key_, set_, nulls_, json_;
   std::string guard_pos_, guard_marker_, guard_pos_key_;
 };
-
-// TRUNCATE [TABLE] or DROP TABLE: the statements that empty a table (comments and case ignored).
-enum class DdlKind { kOther, kTruncate, kDrop };
-DdlKind classify_ddl(std::string_view sql);
 
 // A position as the guard script compares it: "FILE:POS:ROW".
 void append_guard_position(std::string& out, const RowPosition& pos);
