@@ -123,11 +123,13 @@ w("snapshot.jsonl", snap)
 w("live.jsonl", live)
 w("truth.jsonl", snap + live)
 stale = []
-for i in list(range(301, 351)) + list(range(1, 51)):
-    stale.append({"binlog": "mysql-bin.000001:%d" % (i * 10), "row": 0, "db": "d", "table": "user",
+# Rising positions, so that the ordered pipeline writes every one: 50 rows the snapshot lacks and 50
+# it holds (with wrong values).
+for n, i in enumerate(list(range(301, 351)) + list(range(1, 51)), 1):
+    stale.append({"binlog": "mysql-bin.000001:%d" % (n * 10), "row": 0, "db": "d", "table": "user",
                   "eventType": "INSERT", "pk": ["id"], "types": T, "before": None,
                   "after": {"id": key(i), "name": "stale", "x": 1}, "commit": True,
-                  "next": "mysql-bin.000001:%d" % (i * 10 + 5)})
+                  "next": "mysql-bin.000001:%d" % (n * 10 + 5)})
 w("stale.jsonl", stale)
 EOF
 seed_stale() {
@@ -135,13 +137,28 @@ seed_stale() {
   jsonl-to-mongo -q --mongo "$MONGO_URL" --name old "$TMP/stale.jsonl"
 }
 seed_stale
-run_capture jsonl-to-mongo --mongo "$MONGO_URL" --reconcile --name repair "$TMP/snapshot.jsonl"
-expect "--reconcile deletes the documents the snapshot lacks and says how many" \
-  bash -c "[[ $status -eq 0 ]] && grep -q '50 documents reconciled away' '$TMP/err'"
+expect_eq "the stale state exists: 100 documents, 50 of them rows the snapshot holds" \
+  "$(dump d.user | grep -c '"name" : "stale"'):$(dump d.user | grep -c '"_id" : "k00[0-4][0-9]"')" "100:49"
+# The whole snapshot is held in one batch at its SNAPSHOT_END (no size or idle flush before it): the
+# rows held must be written before the documents the snapshot lacked are deleted, or the 50 stale
+# documents of rows it holds would be deleted too (and written back after).
+run_capture jsonl-to-mongo --mongo "$MONGO_URL" --reconcile --name repair --idle-ms 60000 --batch-rows 100000 \
+  "$TMP/snapshot.jsonl"
+expect "--reconcile deletes exactly the 50 documents the snapshot lacks and says so" \
+  bash -c "[[ $status -eq 0 ]] && grep -q ', 50 documents reconciled away' '$TMP/err'"
 expect_eq "stale rows are gone and wrong ones rewritten" \
   "$(dump d.user | grep -c '"k03[0-4][0-9]"'):$(dump d.user | grep '"_id" : "k0001"' | grep -c stale)" "1:0"
 jsonl-to-mongo -q --mongo "$MONGO_URL" --guard "$TMP/live.jsonl"
 same "reconcile, then the live stream: MongoDB holds the current rows" "$TMP/truth.jsonl"
+
+# The moment the reconcile's deletes are done (a failpoint stops the tool there): every snapshot row
+# is in MongoDB with the snapshot's values, so none was deleted to be written back later.
+seed_stale
+ROWPIPE_FAILPOINT=after-reconcile jsonl-to-mongo -q --mongo "$MONGO_URL" --reconcile --name repair --idle-ms 60000 \
+  --batch-rows 100000 "$TMP/snapshot.jsonl" 2>"$TMP/fp-err"
+expect_eq "at the reconcile's failpoint: 300 documents, all the snapshot's, none stale" \
+  "$?:$(dump d.user | grep -c '"_id" : "k0[0-2][0-9][0-9]"\|"_id" : "k0300"'):$(dump d.user | wc -l):$(dump d.user | grep -c stale)" \
+  "99:300:300:0"
 
 seed_stale
 jsonl-to-mongo -q --mongo "$MONGO_URL" --guard "$TMP/live.jsonl"

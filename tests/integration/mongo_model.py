@@ -419,7 +419,7 @@ def read_dump(path, guard=False):
         ns, text = raw.split(" ", 1)
         d = normalize(json.loads(text))
         if ns.startswith("rowpipe."):
-            if ns == "rowpipe.checkpoints" and d.get("_id") == "default":
+            if ns == "rowpipe.rowpipe_checkpoints" and d.get("_id") == "default":
                 checkpoint = d
             continue
         if guard:

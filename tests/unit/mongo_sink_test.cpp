@@ -411,16 +411,17 @@ TEST_CASE("TRUNCATE in a batch voids earlier writes to its collection; later one
 
 TEST_CASE("dropping the applied part of a batch keeps the open transaction's writes intact", "[mongo]") {
   Batch b;
-  b.add_line("first", "in:1");
+  b.add_line("first", "in:1", 1);
   b.add(OpKind::kReplace, 0, bytes_of(R"({"_id": 1})"), bytes_of(R"({"_id": 1, "v": 1})"));
   Batch::Mark m = b.mark();
-  b.add_line("second", "in:2");
+  b.add_line("second", "in:2", 2);
   b.add(OpKind::kDelete, 3, bytes_of(R"({"_id": 2})"), {});
   b.drop_before(m);
   REQUIRE(b.ops().size() == 1);
   CHECK(b.lines() == 1);
   CHECK(b.text(0) == "second");
   CHECK(b.where(b.ops()[0].line) == "in:2");
+  CHECK(b.number(b.ops()[0].line) == 2);  // what --ack counts up to
   CHECK(b.ops()[0].target == 3);
   CHECK(json_of(b.key(b.ops()[0])) == R"({ "_id" : { "$numberInt" : "2" } })");
 }
@@ -470,7 +471,7 @@ TEST_CASE("the checkpoint document round-trips and orders like the file checkpoi
   Bson bad;
   BSON_APPEND_UTF8(bad.get(), "_id", "default");
   try {
-    parse_checkpoint_document(bad.get(), "MongoDB rowpipe.checkpoints");
+    parse_checkpoint_document(bad.get(), "MongoDB rowpipe.rowpipe_checkpoints");
     FAIL("a document without binlog accepted");
   } catch (const Error& e) {
     CHECK(e.kind() == ErrorKind::kConfig);

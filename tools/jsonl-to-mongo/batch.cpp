@@ -25,8 +25,9 @@ struct WriteKey {
 
 }  // namespace
 
-void Batch::add_line(std::string_view text, std::string_view where) {
+void Batch::add_line(std::string_view text, std::string_view where, uint64_t number) {
   LineRecord r{};
+  r.number = number;
   r.text_off = static_cast<uint32_t>(arena_.size());
   r.text_len = static_cast<uint32_t>(text.size());
   arena_ += text;

@@ -43,12 +43,13 @@ struct LineRecord {
   uint32_t text_len;
   uint32_t where_off;
   uint32_t where_len;
+  uint64_t number;  // input lines read up to and including this one (--ack counts)
 };
 
 class Batch {
  public:
-  // Starts the writes of a new input line.
-  void add_line(std::string_view text, std::string_view where);
+  // Starts the writes of a new input line, the `number`th read.
+  void add_line(std::string_view text, std::string_view where, uint64_t number = 0);
   // A write of the current line; `key` and `doc` are BSON documents (empty views where not used).
   void add(OpKind kind, uint32_t target, std::string_view key, std::string_view doc, const RowPosition& pos = {});
 
@@ -60,6 +61,7 @@ class Batch {
   std::string_view where(uint32_t line) const {
     return {arena_.data() + lines_[line].where_off, lines_[line].where_len};
   }
+  uint64_t number(uint32_t line) const { return lines_[line].number; }
   size_t bytes() const { return arena_.size(); }
   bool empty() const { return ops_.empty(); }
 

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "cli/error.hpp"
+#include "cli/failpoint.hpp"
 #include "cli/log.hpp"
 #include "event/ddl.hpp"
 #include "sink.hpp"
@@ -140,12 +141,12 @@ void Guard::on_event(const Event& e, Mapper& mapper, Batch& batch, LineSource& s
         uint32_t target = mapper.target(e, t, *e.after);
         mapper.key(key_new_, e, t, *e.after);
         mapper.document(doc_, e, t, *e.after, key_new_);
-        batch.add_line(source.line(), source.where());
+        batch.add_line(source.line(), source.where(), source.lines_read());
         batch.add(OpKind::kReplace, target, key_new_.bytes(), doc_.bytes(), pos);
       } else if (e.type == EventType::kDelete) {
         uint32_t target = mapper.target(e, t, *e.before);
         mapper.key(key_old_, e, t, *e.before);
-        batch.add_line(source.line(), source.where());
+        batch.add_line(source.line(), source.where(), source.lines_read());
         batch.add(OpKind::kDelete, target, key_old_.bytes(), {}, pos);
       } else {
         uint32_t old_target = mapper.target(e, t, *e.before);
@@ -156,7 +157,7 @@ void Guard::on_event(const Event& e, Mapper& mapper, Batch& batch, LineSource& s
         bool moved = new_target != old_target || key_new_.bytes() != key_old_.bytes();
         if (!e.partial) {
           mapper.document(doc_, e, t, *e.after, key_new_);
-          batch.add_line(source.line(), source.where());
+          batch.add_line(source.line(), source.where(), source.lines_read());
           if (moved) batch.add(OpKind::kDelete, old_target, key_old_.bytes(), {}, pos);
           batch.add(OpKind::kReplace, new_target, key_new_.bytes(), doc_.bytes(), pos);
         } else {
@@ -176,7 +177,7 @@ void Guard::on_event(const Event& e, Mapper& mapper, Batch& batch, LineSource& s
               }
             }
           }
-          batch.add_line(source.line(), source.where());
+          batch.add_line(source.line(), source.where(), source.lines_read());
           if (moved) batch.add(OpKind::kDelete, old_target, key_old_.bytes(), {}, pos);
           if (moved_doc)
             batch.add(OpKind::kReplace, new_target, key_new_.bytes(), *moved_doc, pos);
@@ -238,6 +239,7 @@ void Guard::on_event(const Event& e, Mapper& mapper, Batch& batch, LineSource& s
         TurnLock turn(*this, *target);
         n = delete_older(*target, encode_position(snap->second), "reconciling");
       });
+      failpoint("after-reconcile");
       stats.reconciled += n;
       log::info(source.where() + ": reconciled " + qualified + ": deleted " + std::to_string(n) +
                 " documents the snapshot did not hold");

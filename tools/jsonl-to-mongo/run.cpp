@@ -99,7 +99,10 @@ int run(const Config& config) {
     std::string where = guard ? std::string() : "; last applied position: " + sink.last_applied();
     fail(e.kind(), e.what() + where);
   }
-  if (stop_reason.empty()) stop_reason = sink.stop_reason();
+  // A line the server refused stops the tool where it is; a bad line read later (the input's own
+  // stop) must not hide it: both are reported, the refused one (earlier in the input) first.
+  std::string refused = sink.stop_reason();
+  if (stop_reason.empty()) stop_reason.swap(refused);
   const Stats& s = sink.stats();
   std::string summary = std::to_string(source.lines_read()) + " lines read: " + std::to_string(s.rows) +
                         " rows applied, " + std::to_string(s.skipped) + " skipped as already applied, ";
@@ -111,6 +114,7 @@ int run(const Config& config) {
   if (!guard) summary += "; checkpoint at " + sink.last_applied();
   log::notice(summary);
   if (!stop_reason.empty()) {
+    if (!refused.empty()) log::error(refused);
     log::error(stop_reason);
     return exit_code(ErrorKind::kData);
   }

@@ -143,6 +143,16 @@ void Sink::flush() {
   batch_rows_ = 0;
 }
 
+bool Sink::flush_guarded() {
+  // A line the server refused and that could not be set aside stops the tool: what follows it in
+  // the batch is not applied, so it is not acknowledged either (apply_line_by_line acked up to it).
+  if (!batch_.empty() && !apply_batch(batch_.ops().size())) return false;
+  batch_.clear();
+  sync_dead_letters();
+  if (ack_ != nullptr) ack_->ack(guard_->lines_done());
+  return true;
+}
+
 void Sink::flush_chunk(const RowPosition& applied) {
   // A transaction too large to hold (or fenced): write what is held, and record how far it got.
   batch_started_ = Clock::now();
@@ -193,6 +203,13 @@ bool Sink::apply_line_by_line(size_t op_end) {
     } catch (const Error& e) {
       if (e.kind() == ErrorKind::kUnavailable || e.kind() == ErrorKind::kInternal) throw;
       if (!refuse_line(line, e.what())) {
+        if (guard_) {
+          // Stop: the lines before this one are applied (or set aside); acknowledge just those.
+          sync_dead_letters();
+          uint64_t number = batch_.number(line);
+          if (ack_ != nullptr && number > 0) ack_->ack(number - 1);
+          return false;
+        }
         // Stop: what came before this line is applied; checkpoint the last transaction it completed.
         for (size_t u = unit_count_; u-- > 0;) {
           if (units_[u].mark.lines <= line) {
@@ -231,7 +248,7 @@ bool Sink::refuse_line(uint32_t line, const std::string& reason) {
   return true;
 }
 
-void Sink::add_line() { batch_.add_line(source_.line(), source_.where()); }
+void Sink::add_line() { batch_.add_line(source_.line(), source_.where(), source_.lines_read()); }
 
 void Sink::end_row(const Event& e) {
   RowPosition pos = e.row_position();
@@ -249,13 +266,11 @@ void Sink::end_row(const Event& e) {
 void Sink::on_event(const Event& e) {
   if (!stop_reason_.empty()) return;
   if (guard_) {
+    // TRUNCATE, DROP and a --reconcile SNAPSHOT_END act on what is written: the rows held before
+    // them (the snapshot's own, for SNAPSHOT_END) are written first.
+    if (guard_->barrier(e) && !flush_guarded()) return;
     guard_->on_event(e, *mapper_, batch_, source_, stats_);
-    if (guard_->should_flush(batch_)) {
-      apply_batch(batch_.ops().size());
-      batch_.clear();
-      sync_dead_letters();
-      if (ack_ != nullptr) ack_->ack(guard_->lines_done());
-    }
+    if (guard_->should_flush(batch_)) flush_guarded();
     return;
   }
   RowPosition pos = e.row_position();
@@ -455,10 +470,7 @@ void Sink::on_set_aside(const Event& e) {
 void Sink::on_idle() {
   if (!stop_reason_.empty()) return;
   if (guard_) {
-    if (!batch_.empty()) apply_batch(batch_.ops().size());
-    batch_.clear();
-    sync_dead_letters();
-    if (ack_ != nullptr) ack_->ack(guard_->lines_done());
+    flush_guarded();
     return;
   }
   flush();

@@ -79,6 +79,9 @@ class Sink {
   // with `applied`), then the checkpoint.
   void flush();
   void flush_chunk(const RowPosition& applied);
+  // --guard: applies the held writes and acknowledges the lines dealt with; false when a refused
+  // line stopped the tool.
+  bool flush_guarded();
   // Applies ops [0, end) of the batch; on a refusal narrows it down line by line. False when a refused
   // line stopped the tool.
   bool apply_batch(size_t op_end);

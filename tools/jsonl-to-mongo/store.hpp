@@ -42,7 +42,7 @@ struct ApplyStats {
 class Store {
  public:
   static constexpr std::string_view kCheckpointDb = "rowpipe";
-  static constexpr std::string_view kCheckpointCollection = "checkpoints";
+  static constexpr std::string_view kCheckpointCollection = "rowpipe_checkpoints";
 
   Store(Url url, StoreOptions options, Targets& targets);
   ~Store();

@@ -5,8 +5,9 @@
 # built on first use, about two minutes). No Go 1.22+ and nothing cached: SKIP with the reason.
 # Overrides: ROWPIPE_FERRETDB=/path/to/ferretdb (tests use it to force a SKIP),
 # ROWPIPE_FERRETDB_VERSION (default v1.24.2, see fetch-ferretdb).
-# FerretDB v1 lacks some BSON/MongoDB features (Decimal128, nested arrays, NUL in strings, ...):
-# see its docs; the version line says which server runs.
+# FerretDB v1 lacks some BSON/MongoDB features (Decimal128, nested arrays, dotted field names, ...;
+# NUL bytes in strings do work): README.md, Limits, lists what was measured; the version line says
+# which server runs.
 
 vars_mongo() { echo MONGO_URL; }
 
