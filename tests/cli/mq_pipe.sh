@@ -37,6 +37,21 @@ usage "a malformed key template is a usage error" pub "$KAFKA" --key '{nope}'
 usage "-- without a COMMAND is a usage error" sub "$KAFKA" --
 usage "a COMMAND that cannot be run is a usage error" sub "$KAFKA" -- /nonexistent/sink --ack
 usage "--from committed without --group is a usage error" sub "$KAFKA" --from committed
+# -X comes after pub's own producer settings: one that weakens what --checkpoint relies on is refused.
+usage "pub -X acks=1 (weaker than acks=all) is a usage error" pub "$KAFKA" -X acks=1 --checkpoint "$TMP/ck"
+usage "pub -X enable.idempotence=false is a usage error" pub "$KAFKA" -X enable.idempotence=false
+usage "pub -X max.in.flight.requests.per.connection=6 (above 5) is a usage error" \
+  pub "$KAFKA" -X max.in.flight.requests.per.connection=6
+run_capture mq-pipe pub "$KAFKA" -X linger.ms=5 -X acks=0 </dev/null
+expect "the refusal names the weakening -X setting and what pub relies on" \
+  bash -c "[[ $status -eq 64 && '$err' == *'-X acks=0 would weaken'*'acks=all'* ]]"
+run_capture mq-pipe pub "$KAFKA" -X acks=all -X enable.idempotence=true -X max.in.flight=5 --retry-for 1 \
+  <<<'{"db":"d","table":"t"}'
+expect "pub -X settings that keep acks=all and idempotence are taken (then the broker is unreachable: 69)" \
+  test "$status" -eq 69
+run_capture mq-pipe pub --help
+expect "pub --help and the man page give the same default --window (10000)" \
+  bash -c "[[ '$out' == *'confirmed, at most (default 10000)'* ]] && grep -q 'not yet confirmed, at most (default 10000)' '$ROOT/man/mq-pipe.1'"
 run_capture mq-pipe pub "$KAFKA" -X no.such.property=1 </dev/null
 expect "an unknown librdkafka property (-X) is a configuration error (78) naming it" \
   bash -c "[[ $status -eq 78 && '$err' == *no.such.property* ]]"
@@ -56,6 +71,12 @@ printf '%s\n' "$(head -c 2000 /dev/zero | tr '\0' x)" >"$TMP/long"
 run_capture mq-pipe pub "$KAFKA" --max-message-bytes 1000 --dead-letter "$TMP/dead" --key '' -q <"$TMP/long"
 expect "--dead-letter sets an over-long line aside verbatim and goes on (exit 0)" \
   bash -c "[[ $status -eq 0 && '$err' == *'stdin:1: line longer than --max-message-bytes 1000; set aside'* ]] && cmp -s '$TMP/dead' '$TMP/long'"
+# Without --dead-letter the long line stops pub there: the line after it is never published (it would
+# fail with 69 against the unreachable broker).
+{ head -c 1001 /dev/zero | tr '\0' x; echo; echo '{"db":"d","table":"t"}'; } >"$TMP/long2"
+run_capture mq-pipe pub "$KAFKA" --max-message-bytes 1000 --key '' --retry-for 1 <"$TMP/long2"
+expect "a line over --max-message-bytes without --dead-letter is a data error (65) naming the line" \
+  bash -c "[[ $status -eq 65 && -z '$out' && '$err' == *'stdin:1: line longer than --max-message-bytes 1000'*'last confirmed line: stdin:0'* ]]"
 printf 'a\nb\nc\n' | mq-pipe pub "$KAFKA" --dead-letter "$TMP/dead2" --max-errors 2 2>"$TMP/err" >/dev/null
 status=$?
 expect "--max-errors bounds the lines set aside (exit 65 at the third)" \

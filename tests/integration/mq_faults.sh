@@ -9,28 +9,61 @@ source "$(dirname "$0")/mq_lib.bash"
 RANDOM=4242  # seeded: the same kill instants on every run
 lines gen 100000 --keys 300 --seed 11 --plain >"$TMP/big.jsonl"
 lines gen 20000 --keys 100 --seed 12 >"$TMP/small.jsonl"
+lines gen 100000 --keys 300 --seed 13 --plain --tx 8 >"$TMP/tx.jsonl"
+lines gen 20000 --keys 100 --seed 14 --tx 8 >"$TMP/txsmall.jsonl"
 ACK=("/usr/bin/python3" "$ROOT/tests/integration/mq_lines.py" ack)
 
-# kill_loop NAME URL INPUT RATE KILLS MIN_MS SPREAD_MS: publishes INPUT as binlog-tail --resume would
-# feed it, killing pub with SIGKILL KILLS times after MIN_MS + random(SPREAD_MS) ms, then lets a last
-# run finish. Sets $moves to how many kills found the checkpoint moved.
+# kill_loop NAME URL INPUT RATE KILLS MIN_MS SPREAD_MS [PUB_OPTION...]: publishes INPUT as binlog-tail
+# --resume would feed it, killing pub with SIGKILL KILLS times after MIN_MS + random(SPREAD_MS) ms,
+# then lets a last run finish. After each kill it checks that the checkpoint is the end of one of
+# INPUT's transactions, and measures the tail that the next run publishes again: messages the broker
+# gained in that run minus the lines the checkpoint moved over. Sets $moves (kills that found the
+# checkpoint moved), $off_boundary (checkpoints not at a transaction's end), $max_tail and $tails.
 kill_loop() {
-  local name=$1 url=$2 input=$3 rate=$4 kills=$5 min=$6 spread=$7 i pid before ms
-  local ck=$TMP/$name.ckpt
-  moves=0
+  local name=$1 url=$2 input=$3 rate=$4 kills=$5 min=$6 spread=$7 i pid before ms count covered
+  shift 7
+  local ck=$TMP/$name.ckpt prev_count=0 prev_covered=0 tail
+  moves=0 off_boundary=0 max_tail=0 tails=""
   for ((i = 1; i <= kills; i++)); do
     before=$(cat "$ck" 2>/dev/null)
     lines feed "$input" "$ck" --rate "$rate" |
-      mq-pipe pub "$url" --key '{db}.{table}.{pk}' --checkpoint "$ck" -q 2>>"$TMP/$name.err" &
+      mq-pipe pub "$url" --key '{db}.{table}.{pk}' --checkpoint "$ck" -q "$@" 2>>"$TMP/$name.err" &
     pid=$!
     ms=$((min + RANDOM % spread))
     sleep "$((ms / 1000)).$(printf %03d $((ms % 1000)))"
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     [[ $(cat "$ck" 2>/dev/null) != "$before" ]] && ((moves++))
+    if ! covered=$(lines covered "$input" "$ck"); then
+      ((off_boundary++))
+      echo "# kill $i: checkpoint $(cat "$ck") is not the end of a transaction" >>"$TMP/$name.err"
+      covered=$prev_covered
+    fi
+    sleep 0.2  # what the broker took before the kill is counted now, not in the next run
+    count=$(broker_count "$url")
+    tail=$((count - prev_count - (covered - prev_covered)))
+    tails+=" $tail"
+    ((tail > max_tail)) && max_tail=$tail
+    prev_count=$count prev_covered=$covered
   done
-  lines feed "$input" "$ck" | mq-pipe pub "$url" --key '{db}.{table}.{pk}' --checkpoint "$ck" -q 2>>"$TMP/$name.err"
+  lines feed "$input" "$ck" | mq-pipe pub "$url" --key '{db}.{table}.{pk}' --checkpoint "$ck" -q "$@" \
+    2>>"$TMP/$name.err"
 }
+# broker_count URL: the messages in the Kafka topic or the AMQP queue of URL (no consumer reads them).
+broker_count() {
+  if [[ $1 == kafka://* ]]; then
+    mq-pipe lag "$1" | sed -n 's/.*"messages":\([0-9]*\)}$/\1/p'
+  else
+    amqp_depth "${1##*queue=}"
+  fi
+}
+# tail_bound UNCONFIRMED RATE TX: the most lines one kill may leave for the next run to publish again.
+# Not one window only: pub writes its checkpoint at most every 200 ms, and checks the clock for it
+# only when input pauses or every 1024 lines, so what the broker confirmed since the last write is
+# published again too. The bound: messages not yet confirmed (Kafka --max-buffer, AMQP --window)
+# + 0.2 s of input at RATE + 1024 lines + 500 lines of pipe and read buffer (feed never bursts to
+# catch up) + an unfinished transaction (TX-1 lines).
+tail_bound() { echo $(($1 + $2 / 5 + 1024 + 500 + $3 - 1)); }
 
 # child_of PID: the first child process of PID.
 child_of() { pgrep -P "$1" | head -1; }
@@ -41,15 +74,23 @@ acked_some() { [[ $(cat "$1.acked" 2>/dev/null || echo 0) -ge 3000 ]]; }
 if ((!have_kafka)) || ! owned kafka; then
   skip "Kafka fault tests" "no Kafka broker owned by tests/services/run"
 else
-  # 1. Ten seeded kill -9s of pub, each run resumed from the checkpoint it left.
+  # 1. Ten seeded kill -9s of pub, each run resumed from the checkpoint it left; transactions of 2
+  # to 8 rows, so a kill can fall inside one.
   mq-pipe pub "$KAFKA/kills" --declare --partitions 3 -q </dev/null
-  kill_loop kafka-kills "$KAFKA/kills" "$TMP/big.jsonl" 50000 10 80 400
+  kill_loop kafka-kills "$KAFKA/kills" "$TMP/tx.jsonl" 20000 10 80 400 --max-buffer 2000
   check "Kafka: after 10 kill -9s of pub the last run ends with exit 0 and the final checkpoint" \
     grep -qx '{"binlog":"mysql-bin.000001:10000100","server_id":1}' "$TMP/kafka-kills.ckpt"
   check "Kafka: the checkpoint moved between kills ($moves of 10)" test "$moves" -ge 5
+  check "Kafka: after every kill the checkpoint is the end of a transaction (of 2 to 8 rows)" \
+    test "$off_boundary" == 0
+  bound=$(tail_bound 2000 20000 8)
+  check "Kafka: each kill leaves at most $bound lines to publish again (--max-buffer 2000 + 0.2 s of input + 1524 + one transaction; tails:$tails)" \
+    test "$max_tail" -le "$bound"
   mq-pipe sub "$KAFKA/kills" --exit-at-end -q >"$TMP/kills.out"
-  check "Kafka: nothing lost across 10 kill -9s, per-key order kept ($(lines check "$TMP/big.jsonl" "$TMP/kills.out"))" \
-    lines check "$TMP/big.jsonl" "$TMP/kills.out"
+  check "Kafka: nothing lost across 10 kill -9s, per-key order kept ($(lines check "$TMP/tx.jsonl" "$TMP/kills.out"))" \
+    lines check "$TMP/tx.jsonl" "$TMP/kills.out"
+  check "Kafka: the duplicates in the topic are exactly the tails the kills left ($(($(wc -l <"$TMP/kills.out") - 100000)))" \
+    test "$(($(wc -l <"$TMP/kills.out") - 100000))" == "$((${tails// /+}))"
 
   # ... and a sink in --guard mode behind sub absorbs the duplicates: Redis ends with each row's
   # last version.
@@ -59,7 +100,7 @@ else
     mq-pipe sub "$KAFKA/kills" --group redis --exit-at-end -q -- \
       jsonl-to-redis --guard --ack --redis "$REDIS_URL" -q 2>"$TMP/redis.err"
     status=$?
-    lines last "$TMP/big.jsonl" >"$TMP/last.tsv"
+    lines last "$TMP/tx.jsonl" >"$TMP/last.tsv"
     cut -f1 "$TMP/last.tsv" | sed 's/^/HGET /; s/$/ note/' | redis-cli -u "$REDIS_URL" >"$TMP/notes" 2>&1
     check "Kafka -> sub -> jsonl-to-redis --guard --ack: exit 0 and every row's last version in Redis" \
       bash -c "[[ $status == 0 ]] && paste <(cut -f1 '$TMP/last.tsv') '$TMP/notes' | diff -q - '$TMP/last.tsv' ||
@@ -150,13 +191,20 @@ if ((!have_amqp)) || ! owned rabbitmq; then
 else
   # 1. Ten seeded kill -9s of pub.
   mq-pipe pub "$AMQP?queue=kills" --declare -q </dev/null
-  kill_loop amqp-kills "$AMQP?queue=kills" "$TMP/small.jsonl" 8000 10 150 500
+  kill_loop amqp-kills "$AMQP?queue=kills" "$TMP/txsmall.jsonl" 8000 10 150 500 --max-buffer 1000 --window 500
   check "RabbitMQ: after 10 kill -9s of pub the last run ends with the final checkpoint" \
     grep -qx '{"binlog":"mysql-bin.000001:2000100","server_id":1}' "$TMP/amqp-kills.ckpt"
   check "RabbitMQ: the checkpoint moved between kills ($moves of 10)" test "$moves" -ge 5
+  check "RabbitMQ: after every kill the checkpoint is the end of a transaction (of 2 to 8 rows)" \
+    test "$off_boundary" == 0
+  bound=$(tail_bound 500 8000 8)
+  check "RabbitMQ: each kill leaves at most $bound lines to publish again (--window 500 + 0.2 s of input + 1524 + one transaction; tails:$tails)" \
+    test "$max_tail" -le "$bound"
   mq-pipe sub "$AMQP" --queue kills --exit-at-end -q >"$TMP/akills.out"
-  check "RabbitMQ: nothing lost across 10 kill -9s, per-key order kept ($(lines check "$TMP/small.jsonl" "$TMP/akills.out"))" \
-    lines check "$TMP/small.jsonl" "$TMP/akills.out"
+  check "RabbitMQ: nothing lost across 10 kill -9s, per-key order kept ($(lines check "$TMP/txsmall.jsonl" "$TMP/akills.out"))" \
+    lines check "$TMP/txsmall.jsonl" "$TMP/akills.out"
+  check "RabbitMQ: the duplicates in the queue are exactly the tails the kills left ($(($(wc -l <"$TMP/akills.out") - 20000)))" \
+    test "$(($(wc -l <"$TMP/akills.out") - 20000))" == "$((${tails// /+}))"
 
   # 2. kill -9 of sub's COMMAND.
   mq-pipe pub "$AMQP?queue=cmd" --declare -q <"$TMP/small.jsonl"
@@ -204,7 +252,25 @@ else
     lines check "$TMP/small.jsonl" "$TMP/as.out"
   check "RabbitMQ: the queue is empty after sub" test "$(amqp_depth restart)" == 0
 
-  # 5. Back-pressure while the broker is down.
+  # 5. SIGTERM: pub stops reading, waits for the confirms of everything it published, then
+  # checkpoints the last line. A window smaller than the backlog keeps confirms outstanding.
+  mq-pipe pub "$AMQP?queue=term" --declare -q </dev/null
+  lines feed "$TMP/small.jsonl" /nonexistent --rate 10000 |
+    mq-pipe pub "$AMQP?queue=term" --checkpoint "$TMP/at.ckpt" --window 200 2>"$TMP/at.err" &
+  pid=$!
+  sleep 1
+  stop_pid "$pid"
+  published=$(sed -n 's/.*published \([0-9]*\) lines.*/\1/p' "$TMP/at.err")
+  mq-pipe sub "$AMQP" --queue term --exit-at-end -q >"$TMP/at.out"
+  last_next=$(tail -1 "$TMP/at.out" | sed -n 's/.*"next":"\([^"]*\)".*/\1/p')
+  check "RabbitMQ: SIGTERM ends pub with exit 0 after waiting for confirms ($(grep -o 'waiting for.*' "$TMP/at.err"))" \
+    bash -c "[[ $stopped == 0 ]] && grep -q 'stopping on signal: waiting for the broker to confirm' '$TMP/at.err'"
+  check "RabbitMQ: every line pub took before SIGTERM is in the queue, once and in order (${published:-?} lines)" \
+    bash -c "[[ -n '$published' && '$published' -gt 0 ]] && cmp '$TMP/at.out' <(head -n '$published' '$TMP/small.jsonl')"
+  check "RabbitMQ: after SIGTERM the checkpoint covers every line in the queue" \
+    test "$(cat "$TMP/at.ckpt")" == "{\"binlog\":\"$last_next\",\"server_id\":1}"
+
+  # 6. Back-pressure while the broker is down.
   ctl rabbitmq stop
   mq-pipe pub "$AMQP?queue=restart" --max-buffer 1000 -q <"$TMP/big.jsonl" 2>"$TMP/ab.err" &
   pid=$!

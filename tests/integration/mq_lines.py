@@ -2,14 +2,17 @@
 """Test helper for the mq-pipe integration tests: makes change lines, plays binlog-tail --resume,
 acknowledges like a sink, and checks what came out of a broker.
 
-  gen N [--keys K] [--seed S] [--pad P] [--plain]
+  gen N [--keys K] [--seed S] [--pad P] [--plain] [--tx T]
                                   N rowpipe-events(5) lines (~330+P bytes, one transaction each, K rows
                                   updated in turn) on stdout, with a few CRLF endings and invalid UTF-8
-                                  (none with --plain)
+                                  (none with --plain); --tx T: transactions of 2 to T rows (seeded),
+                                  only the last line of each with commit and next
+  covered INPUT CKPT              how many lines of INPUT checkpoint CKPT covers (0 without one); exit
+                                  1 when CKPT is not the end of a transaction of INPUT
   last INPUT                      per row, its key as jsonl-to-redis names it and its last note
                                   ("shop_orders_ID<TAB>NOTE"), sorted by key
   feed FILE CKPT [--rate R]       the lines of FILE after checkpoint CKPT (as binlog-tail --resume
-                                  would), R lines/s (0: no limit)
+                                  would), R lines/s at most, never faster to catch up (0: no limit)
   ack FILE [--delay S]            a sink with --ack: appends each line to FILE, flushes, prints the
                                   count of lines taken; sleeps S seconds every 1000 lines; also writes
                                   the last count to FILE.acked
@@ -42,13 +45,21 @@ def key_of(line):
     return int(line[i:j])
 
 
-def gen(n, keys, seed, pad_len=40, plain=False):
+def gen(n, keys, seed, pad_len=40, plain=False, tx=1):
     rnd = random.Random(seed)
+    sizes = random.Random(seed + 1)  # apart, so that --tx leaves the rest of the lines as they were
     out = sys.stdout.buffer
+    tx_left = 0
     for i in range(1, n + 1):
         k = i % keys
         pad = ''.join(rnd.choice('abcdefghijklmnopqrstuvwxyz ') for _ in range(pad_len))
         line = (LINE % (i * 100, k, i - 1, k, i, pad, i * 100 + 100)).encode()
+        if tx > 1:
+            if tx_left == 0:
+                tx_left = sizes.randint(2, tx)
+            tx_left -= 1
+            if tx_left > 0 and i < n:  # inside a transaction: no commit, no next
+                line = line.replace(b',"commit":true,"next":"mysql-bin.000001:%d"' % (i * 100 + 100), b'')
         if i % 997 == 0 and not plain:  # invalid UTF-8 inside a string: carried unchanged
             line = line.replace(b'"note":"v%d ' % i, b'"note":"v%d \xff\xfe ' % i)
         end = b'\r\n' if i % 1009 == 0 and not plain else b'\n'  # CRLF lines come back as CRLF lines
@@ -61,7 +72,7 @@ def feed(path, ckpt, rate):
         with open(ckpt) as f:
             start = int(json.load(f)['binlog'].rsplit(':', 1)[1])
     out = sys.stdout.buffer
-    t0 = time.monotonic()
+    due = time.monotonic()
     sent = 0
     try:
         with open(path, 'rb') as f:
@@ -72,9 +83,14 @@ def feed(path, ckpt, rate):
                 sent += 1
                 if rate and sent % 100 == 0:
                     out.flush()
-                    ahead = sent / rate - (time.monotonic() - t0)
-                    if ahead > 0:
-                        time.sleep(ahead)
+                    # Paced from the last batch, not from the start: a reader that fell behind gets no
+                    # burst, so no 100 ms ever carry more than rate/10 lines (the kill loops' bound).
+                    due += 100 / rate
+                    now = time.monotonic()
+                    if due > now:
+                        time.sleep(due - now)
+                    else:
+                        due = now
         out.flush()
     except BrokenPipeError:
         pass
@@ -104,6 +120,22 @@ def ack(path, delay):
             sys.stdout.flush()
             if delay and n // 1000 != before // 1000:
                 time.sleep(delay)
+
+
+def covered(path, ckpt):
+    """Lines of PATH before checkpoint CKPT; None when CKPT is not the end of one of its transactions."""
+    if not os.path.exists(ckpt):
+        return 0
+    with open(ckpt) as f:
+        at = json.load(f)['binlog']
+    n = 0
+    with open(path, 'rb') as f:
+        for line in f:
+            n += 1
+            i = line.find(b'"next":"')
+            if i >= 0 and line[i + 8:line.index(b'"', i + 8)].decode() == at:
+                return n
+    return None
 
 
 def last(path):
@@ -165,7 +197,14 @@ def main(argv):
         keys = opt('--keys', 1000, int)
         seed = opt('--seed', 1, int)
         pad = opt('--pad', 40, int)
-        gen(int(args[0]), keys, seed, pad, '--plain' in args)
+        tx = opt('--tx', 1, int)
+        gen(int(args[0]), keys, seed, pad, '--plain' in args, tx)
+    elif cmd == 'covered':
+        n = covered(args[0], args[1])
+        if n is None:
+            print('not at the end of a transaction')
+            return 1
+        print(n)
     elif cmd == 'last':
         last(args[0])
     elif cmd == 'feed':

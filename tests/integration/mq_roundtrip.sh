@@ -31,8 +31,10 @@ else
       /usr/bin/python3 "$ROOT/tests/integration/mq_lines.py" ack "$TMP/pair$i.out" 2>"$TMP/pair$i.err" &
     pair[i]=$!
   done
+  # Both members hold partitions (column #PARTITIONS): the group's rebalance is over, else the first
+  # member could take everything before the second one gets its share.
   two_members() { [[ $("$ROWPIPE_KAFKA_TOOL" kafka-consumer-groups --bootstrap-server "$KAFKA_BROKERS" \
-    --describe --group pair --members 2>/dev/null | grep -c rowpipe) -ge 2 ]]; }
+    --describe --group pair --members 2>/dev/null | awk '/rowpipe/ && $5 > 0' | wc -l) -ge 2 ]]; }
   wait_for 30 two_members || not_ok "two consumers joined group pair" "timed out"
   mq-pipe pub "$KAFKA/keyed" --key '{db}.{table}.{pk}' -q <"$TMP/small.jsonl"
   lag_zero() { [[ $(kafka_lag keyed pair) == 0 ]]; }
@@ -77,7 +79,35 @@ for p in d["partitions"]:
     diff "$TMP/lag.ours" "$TMP/lag.tool"
   check "lag totals the backlog of every partition ($n_small)" grep -q "\"lag\":$n_small}$" "$TMP/lag.json"
 
-  # 6. | head -1: the reader goes away; sub ends quietly and acknowledges only what it wrote.
+  # 6. --from beginning / end with a group: where a partition starts, whatever the group committed.
+  mq-pipe pub "$KAFKA/from" --declare --partitions 1 -q <"$TMP/small.jsonl"
+  mq-pipe sub "$KAFKA/from" --group fb --exit-at-end -q -- sh -c 'head -n 5000 >/dev/null; echo 5000'
+  mq-pipe sub "$KAFKA/from" --group fb --from beginning --exit-at-end -q >"$TMP/fb.out"
+  check "Kafka: --from beginning with a group that committed 5000 reads from the first message again" \
+    cmp "$TMP/fb.out" "$TMP/small.jsonl"
+  check "Kafka: --from beginning commits what it handed on (lag 0)" test "$(kafka_lag from fb)" == 0
+  mq-pipe sub "$KAFKA/from" --group fe --from end --exit-at-end -q >"$TMP/fe0.out"
+  check "Kafka: --from end with a new group reads none of the $n_small messages already there" \
+    test ! -s "$TMP/fe0.out"
+  mq-pipe sub "$KAFKA/from" --group fe --from end -q >"$TMP/fe.out" 2>"$TMP/fe.err" &
+  pid=$!
+  # librdkafka looks the end up after the assignment: probe until sub reads, then publish.
+  probe() {
+    echo '{"db":"probe","table":"t"}' | mq-pipe pub "$KAFKA/from" -q
+    sleep 0.3
+    [[ -s $TMP/fe.out ]]
+  }
+  wait_for 30 probe || not_ok "sub --from end reads a probe" "timed out"
+  lines gen 1000 --keys 10 --seed 8 >"$TMP/late.jsonl"
+  mq-pipe pub "$KAFKA/from" -q <"$TMP/late.jsonl"
+  late_in() { [[ $(LC_ALL=C grep -avc '"db":"probe"' "$TMP/fe.out") -ge 1000 ]]; }
+  wait_for 30 late_in
+  stop_pid "$pid"
+  check "Kafka: --from end with a group hands on only what was published after it started" \
+    bash -c "[[ $stopped == 0 ]] && LC_ALL=C grep -av '\"db\":\"probe\"' '$TMP/fe.out' | cmp - '$TMP/late.jsonl'"
+  check "Kafka: --from end commits up to the end (lag 0)" test "$(kafka_lag from fe)" == 0
+
+  # 7. | head -1: the reader goes away; sub ends quietly and acknowledges only what it wrote.
   mq-pipe sub "$KAFKA/exact" --group head 2>"$TMP/head.err" | head -1 >"$TMP/head.out"
   status=${PIPESTATUS[0]}
   check "'sub | head -1' ends quietly with exit 0" test "$status:$(cat "$TMP/head.err")" == "0:"
@@ -130,7 +160,32 @@ else
     check "a queue bound with --bind gets every message ($q)" lines check "$TMP/small.jsonl" "$TMP/$q.out" --exact
   done
 
-  # 4. A COMMAND that applies only part: only that is acknowledged.
+  # 4. --bind EXCHANGE:ROUTING_KEY: a subset. Queue one-row takes one row's changes, all-shop
+  # everything of db shop, other nothing; the routing key is the line's db.table.pk.
+  mq-pipe sub "$AMQP" --bind subset:shop.orders.7 --queue one-row --exit-at-end -q >/dev/null
+  mq-pipe sub "$AMQP" --bind 'subset:shop.#' --queue all-shop --exit-at-end -q >/dev/null
+  mq-pipe sub "$AMQP" --bind 'subset:other.#' --queue other --exit-at-end -q >/dev/null
+  mq-pipe pub "$AMQP?exchange=subset" --key '{db}.{table}.{pk}' -q <"$TMP/small.jsonl"
+  grep '"after":{"id":7,' "$TMP/small.jsonl" >"$TMP/row7.jsonl"
+  mq-pipe sub "$AMQP" --queue one-row --exit-at-end -q >"$TMP/one-row.out"
+  check "--bind subset:shop.orders.7 gets exactly row 7's $(wc -l <"$TMP/row7.jsonl") changes, in order" \
+    bash -c "[[ -s '$TMP/row7.jsonl' ]] && cmp '$TMP/one-row.out' '$TMP/row7.jsonl'"
+  mq-pipe sub "$AMQP" --queue all-shop --exit-at-end -q >"$TMP/all-shop.out"
+  check "--bind 'subset:shop.#' gets every message" cmp "$TMP/all-shop.out" "$TMP/small.jsonl"
+  check "--bind 'subset:other.#' gets none" test "$(amqp_depth other)" == 0
+
+  # 5. A fanout exchange: every bound queue gets everything, whatever its binding key.
+  for q in fan-1 fan-2; do
+    mq-pipe sub "$AMQP" --bind fanned:ignored.$q --exchange-type fanout --queue $q --exit-at-end -q >/dev/null
+  done
+  mq-pipe pub "$AMQP?exchange=fanned" --exchange-type fanout --key '{db}.{table}.{pk}' -q <"$TMP/small.jsonl"
+  for q in fan-1 fan-2; do
+    mq-pipe sub "$AMQP" --queue $q --exit-at-end -q >"$TMP/$q.out"
+    check "a fanout exchange gives every message to each bound queue, in order ($q)" \
+      cmp "$TMP/$q.out" "$TMP/small.jsonl"
+  done
+
+  # 6. A COMMAND that applies only part: only that is acknowledged.
   mq-pipe pub "$AMQP?queue=part" --declare -q <"$TMP/small.jsonl"
   mq-pipe sub "$AMQP" --queue part --exit-at-end -q -- sh -c 'head -n 5000 >/dev/null; echo 3000'
   requeued() { [[ $(amqp_depth part) == $((n_small - 3000)) ]]; }
@@ -138,7 +193,20 @@ else
   mq-pipe sub "$AMQP" --queue part --exit-at-end -q >"$TMP/part.out"
   check "the rest is delivered again, in order" cmp "$TMP/part.out" <(tail -n +3001 "$TMP/small.jsonl")
 
-  # 5. Unroutable messages are an error, not a silent loss.
+  # 7. The password: the URL's, else --password-file's, else AMQP_PASSWORD's (as man/mq-pipe.1 says).
+  echo guest >"$TMP/pw.right"
+  echo wrong >"$TMP/pw.wrong"
+  AMQP_PASSWORD=wrong mq-pipe lag "$AMQP" --queue part --password-file "$TMP/pw.right" --timeout 5 >/dev/null 2>&1
+  s_file=$?
+  AMQP_PASSWORD=guest mq-pipe lag "$AMQP" --queue part --password-file "$TMP/pw.wrong" --timeout 5 >/dev/null 2>&1
+  s_env=$?
+  check "--password-file wins over AMQP_PASSWORD (right file: exit $s_file; wrong file: exit $s_env)" \
+    test "$s_file" == 0 -a "$s_env" != 0
+  AMQP_PASSWORD=wrong mq-pipe lag "${AMQP/guest@/guest:guest@}" --queue part --password-file "$TMP/pw.wrong" \
+    --timeout 5 >/dev/null 2>&1
+  check "the URL's password wins over --password-file and AMQP_PASSWORD" test "$?" == 0
+
+  # 8. Unroutable messages are an error, not a silent loss.
   mq-pipe pub "$AMQP?exchange=nobody" --declare -q </dev/null
   echo '{"db":"d","table":"t"}' | mq-pipe pub "$AMQP?exchange=nobody" 2>"$TMP/unroutable.err"
   status=$?

@@ -6,6 +6,8 @@
 #include <CLI/CLI.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <thread>
@@ -261,6 +263,47 @@ TEST_CASE("options: a flag wins over the URL's parameter, and broker-specific fl
   CHECK(kind_of([] { parse({"sub", "amqp://u@h/"}); }) == ErrorKind::kUsage);
   CHECK(kind_of([] { parse({"pub", "redis://h/"}); }) == ErrorKind::kUsage);
   CHECK(kind_of([] { parse({"sub", "kafka://b/t", "--from", "committed"}); }) == ErrorKind::kUsage);
+}
+
+TEST_CASE("the default confirm window is the 10000 that --help states") {
+  Config c = parse({"pub", "amqp://u@h/?queue=q"});
+  CHECK(c.window == 10'000u);
+  Config help_c;
+  RawOptions raw;
+  CLI::App app{"test", "mq-pipe"};
+  add_options(app, help_c, raw);
+  const CLI::Option* window = app.get_subcommand("pub")->get_option("--window");
+  CHECK(window->get_description().find("(default " + std::to_string(c.window) + ")") != std::string::npos);
+}
+
+TEST_CASE("the broker password comes from the URL, else --password-file, else the environment") {
+  std::string file = "/tmp/rowpipe-mq-test-password-" + std::to_string(::getpid());
+  {
+    FILE* f = std::fopen(file.c_str(), "w");
+    REQUIRE(f != nullptr);
+    std::fputs("from-file\n", f);
+    std::fclose(f);
+  }
+  ::setenv("AMQP_PASSWORD", "from-env", 1);
+  CHECK(resolve_password(parse_url("amqp://u:from-url@h/"), file) == "from-url");
+  CHECK(resolve_password(parse_url("amqp://u@h/"), file) == "from-file");
+  CHECK(resolve_password(parse_url("amqp://u@h/"), "") == "from-env");
+  ::unsetenv("AMQP_PASSWORD");
+  CHECK_FALSE(resolve_password(parse_url("amqp://u@h/"), "").has_value());
+  std::remove(file.c_str());
+}
+
+TEST_CASE("pub refuses -X properties that weaken acks=all or idempotence, and takes those that keep them") {
+  for (const char* weak : {"acks=1", "acks=0", "request.required.acks=1", "enable.idempotence=false",
+                           "enable.idempotence=0", "max.in.flight.requests.per.connection=6", "max.in.flight=100"}) {
+    INFO(weak);
+    CHECK(kind_of([&] { parse({"pub", "kafka://b/t", "-X", "linger.ms=5", "-X", weak}); }) == ErrorKind::kUsage);
+  }
+  Config c = parse({"pub", "kafka://b/t", "-X", "acks=all", "-X", "acks=-1", "-X", "enable.idempotence=true", "-X",
+                    "max.in.flight=5", "-X", "linger.ms=50"});
+  CHECK(c.properties.size() == 5);
+  // sub has no producer: its -X are librdkafka's business.
+  CHECK(parse({"sub", "kafka://b/t", "-X", "acks=1"}).properties.size() == 1);
 }
 
 TEST_CASE("AMQP and Kafka errors map to the categories callers act on") {

@@ -1,7 +1,9 @@
 // Command line and URL of mq-pipe: one place that defines, merges and checks the options.
 #include "config.hpp"
 
+#include <strings.h>
 #include <CLI/CLI.hpp>
+#include <charconv>
 
 #include "cli/error.hpp"
 
@@ -37,6 +39,37 @@ void add_retry(CLI::App* cmd, Config& c) {
   cmd->add_option("--retry-for", c.retry_for_s,
                   "seconds an unreachable broker is retried before giving up with exit 69 (default 60)")
       ->check(CLI::Range(1u, 86400u * 7));
+}
+
+bool equals_nocase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
+// pub's checkpoint counts a line as published once librdkafka reports it delivered; that holds only
+// with acks=all and an idempotent producer (no loss, no reordering on retry). -X is applied after our
+// own settings, so a property that weakens them is refused rather than silently obeyed.
+void check_durable_properties(const std::vector<std::string>& properties) {
+  for (const std::string& p : properties) {
+    size_t eq = p.find('=');
+    if (eq == std::string::npos) continue;  // apply_properties() reports the malformed ones
+    std::string_view name = std::string_view(p).substr(0, eq);
+    std::string_view value = std::string_view(p).substr(eq + 1);
+    bool weakens = false;
+    if (name == "acks" || name == "request.required.acks") {
+      weakens = !equals_nocase(value, "all") && value != "-1";
+    } else if (name == "enable.idempotence") {
+      weakens = !equals_nocase(value, "true") && !equals_nocase(value, "t") && value != "1";
+    } else if (name == "max.in.flight.requests.per.connection" || name == "max.in.flight") {
+      // The idempotent producer keeps order across retries with at most 5 requests in flight.
+      long n = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      weakens = ec == std::errc() && end == value.data() + value.size() && n > 5;  // else librdkafka rejects it
+    }
+    if (weakens)
+      fail(ErrorKind::kUsage, "-X " + p +
+                                  " would weaken the delivery pub relies on (acks=all, enable.idempotence=true, "
+                                  "max.in.flight<=5)");
+  }
 }
 
 }  // namespace
@@ -133,6 +166,7 @@ void resolve(CLI::App& app, Config& c, RawOptions& raw) {
       if (given("--from") && c.from == From::kCommitted) fail(ErrorKind::kUsage, "--from committed needs --group");
       if (!given("--from")) c.from = From::kBeginning;  // no group, no committed offsets: read everything
     }
+    if (c.mode == Mode::kPub) check_durable_properties(c.properties);
   } else {
     for (const char* f : {"-X", "--partitions", "--group", "--from"}) only("Kafka", !given(f), f);
     if (c.mode == Mode::kPub) {

@@ -48,8 +48,8 @@ struct Config {
   uint64_t max_message_bytes = 0;  // 0: the broker's default (set by resolve)
   std::string dead_letter;
   uint64_t max_errors = UINT64_MAX;
-  unsigned window = 1000;   // AMQP confirms outstanding
-  bool no_confirm = false;  // AMQP benchmark baseline: no publisher confirms
+  unsigned window = 10'000;  // AMQP confirms outstanding
+  bool no_confirm = false;   // AMQP benchmark baseline: no publisher confirms
   int idle_ms = 200;
 
   // sub
