@@ -12,10 +12,6 @@ if [[ -z ${MONGO_URL:-} || -z ${MYSQL_URL:-} ]]; then
   echo "skip - binlog-tail | jsonl-to-mongo end to end: needs MariaDB and MongoDB (tests/services/run could not start them)"
   exit 0
 fi
-if binlog-tail /dev/null 2>&1 | grep -q 'answers --help and --version only'; then
-  echo "skip - binlog-tail | jsonl-to-mongo end to end: binlog-tail is not implemented yet (issue 3)"
-  exit 0
-fi
 sql() { mariadb --no-defaults -uroot -h 127.0.0.1 -P "$MYSQL_PORT" -N -B -e "$1"; }
 sql_file() { mariadb --no-defaults -uroot -h 127.0.0.1 -P "$MYSQL_PORT" -N -B <"$1"; }
 mongo-dump --drop "$MONGO_URL" e2m rowpipe
@@ -104,16 +100,8 @@ EOF
 sql_file "$TMP/workload.sql"
 echo '{"e2m.nokey": {"key": ["code"]}}' >"$TMP/map.json"
 
-# Live from the server when binlog-tail has its live mode, else from the server's binlog files.
-if binlog-tail --mysql x 2>&1 | grep -q 'not implemented yet'; then
-  sql "FLUSH BINARY LOGS" >/dev/null
-  base=$(sql "SELECT @@log_bin_basename")
-  mapfile -t logs < <(sql "SHOW BINARY LOGS" | cut -f1 | sed "s|^|$(dirname "$base")/|")
-  echo "# binlog-tail has no live mode yet: decoding the server's binlog files (${#logs[@]})"
-  source_cmd=(binlog-tail "${logs[@]}")
-else
-  source_cmd=(env MYSQL_PWD="$MYSQL_REPL_PASSWORD" binlog-tail --mysql "$MYSQL_REPL_URL" --from earliest --stop-at-end)
-fi
+# Live from the server, as a replica.
+source_cmd=(env MYSQL_PWD="$MYSQL_REPL_PASSWORD" binlog-tail --mysql "$MYSQL_REPL_URL" --from earliest --stop-at-end)
 "${source_cmd[@]}" 2>"$TMP/tail.err" | tee "$TMP/lines" | jsonl-to-mongo --mongo "$MONGO_URL" --decimal string --map "$TMP/map.json" \
   2>"$TMP/sink.err"
 codes="${PIPESTATUS[0]}${PIPESTATUS[2]}"
