@@ -5,7 +5,8 @@
 # arrive (DDL included, FLUSH BINARY LOGS in between), idle HEARTBEAT lines, SIGTERM at a boundary,
 # changes while stopped, --resume from the checkpoint with --stop-at-end; the tables rebuilt from the
 # lines equal SELECT * and the lines equal file mode's for the same range; --include with HEARTBEAT
-# lines; a MariaDB GTID start; STATEMENT format and a purged binlog refused. Runs itself under
+# lines; a MariaDB GTID start; --stats-interval status lines (filtered, idle, caught up); STATEMENT
+# format and a purged binlog refused. Runs itself under
 # tests/services/run when no server is given. Environment: BUILD (default build: bin/).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -108,6 +109,64 @@ if [ "$rc" = 0 ] && [ -n "$got" ] && [ "$got" = "$want" ] && grep -q "\"binlog\"
   ok "binlog_live: --from $gtid (a GTID position) starts with the next transaction and checkpoints file positions"
 else
   not_ok "binlog_live: GTID start: exit $rc, first line $got, wanted $want, $(cat "$tmp/gtid.err")"
+fi
+
+# 5b. --stats-interval: JSON status lines on stderr while every transaction is filtered out, then idle.
+"$tail_bin" --mysql "$MYSQL_REPL_URL" --stats-interval 0.3 --heartbeat 0.5 --include "$db\\.t_none" \
+  >"$tmp/stats.jsonl" 2>"$tmp/stats.err" &
+pid=$!
+live_pids+=("$pid")
+sleep 0.5
+for ((i = 0; i < 150; i++)); do
+  echo "INSERT INTO $db.t_kv VALUES ('s$i', $i);"
+  ((i % 10 == 0)) && echo "DO SLEEP(0.1);"
+done | sql
+stats_mark=$(grep -c '"stats"' "$tmp/stats.err")
+sleep 2 # idle: heartbeats
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+"$tail_bin" --mysql "$MYSQL_REPL_URL" --from "$start" --stop-at-end --stats-interval 60 >/dev/null 2>"$tmp/stats-end.err"
+if verdict=$("$python" - "$tmp/stats.err" "$stats_mark" "$(master_pos)" "$tmp/stats-end.err" <<'PY'
+import json, sys
+keys = {"time": int, "binlog": str, "events": int, "rows": int, "transactions": int,
+        "events_per_s": (int, float), "lag_s": (int, type(None)), "reconnects": int}
+def stats(path):
+    out = []
+    for text in open(path, encoding="utf-8"):
+        if text.startswith('{"stats":'):
+            s = json.loads(text)["stats"]
+            assert set(s) == set(keys), f"members {sorted(s)}"
+            for k, t in keys.items():
+                assert isinstance(s[k], t) and not isinstance(s[k], bool), f"{k}: {s[k]!r}"
+            out.append(s)
+    return out
+lines, mark, end = stats(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+busy, idle = lines[:mark], lines[mark:]
+assert len(busy) >= 3 and len(idle) >= 4, f"{len(busy)} lines while busy, {len(idle)} idle"
+assert busy[-1]["transactions"] - busy[0]["transactions"] >= 100, "filtered transactions are counted"
+assert all(b["transactions"] >= a["transactions"] and b["events"] >= a["events"] for a, b in zip(lines, lines[1:]))
+# The lines of intervals in which (filtered) transactions arrived.
+moving = [b for a, b in zip(busy, busy[1:]) if b["transactions"] > a["transactions"]]
+assert len(moving) >= 2 and all(s["events_per_s"] > 0 for s in moving), "events_per_s > 0 while changes arrive"
+# While filtering, the lag is measured (a number, not null), and small: the changes are fresh.
+assert all(s["lag_s"] is not None and 0 <= s["lag_s"] <= 2 for s in moving), [s["lag_s"] for s in moving]
+# Idle: the server's heartbeats make it 0, the position is the end of log, nothing moves.
+assert all(s["lag_s"] == 0 for s in idle[-3:]), [s["lag_s"] for s in idle]
+assert idle[-2]["events_per_s"] < 5, idle[-2:]  # heartbeats only
+assert idle[-1]["binlog"] == end, (idle[-1]["binlog"], end)
+assert all(s["reconnects"] == 0 for s in lines)
+# Draining changes seconds old with --stop-at-end (--stats-interval 60): a line at the start (their
+# age, or null before the first change), one at the end, caught up (lag 0), at the end of log.
+last = stats(sys.argv[4])
+assert len(last) == 2 and (last[0]["lag_s"] is None or last[0]["lag_s"] >= 2), last
+assert last[1]["lag_s"] == 0 and last[1]["binlog"] == end and last[1]["transactions"] >= 150, last
+print(f"{len(busy)} busy lines (lag {[s['lag_s'] for s in moving]}), {len(idle)} idle")
+PY
+) && [ "$rc" = 0 ] && ! grep -qv '"eventType":"HEARTBEAT"' "$tmp/stats.jsonl"; then
+  ok "binlog_live: --stats-interval writes JSON status lines: lag measured while filtering, 0 when idle ($verdict)"
+else
+  not_ok "binlog_live: --stats-interval: exit $rc, $verdict $(grep -v '"stats"' "$tmp/stats.err" | head -3)"
 fi
 
 # 6. Settings that cannot work are refused at connect.

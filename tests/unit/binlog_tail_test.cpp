@@ -404,6 +404,66 @@ TEST_CASE("--dir recovery cuts a torn line or transaction and resumes after the 
     CHECK_THROWS_AS(out.recover(), Error);
   }
   CHECK_FALSE(read_all(seed + "/binlog_2016.log").empty());
+}
+
+TEST_CASE(
+    "--dir with seed lines keeps a position record: a restart cuts what followed it and continues the "
+    "highest file number",
+    "[binlog-tail][live]") {
+  TempDir tmp;
+  const std::string& dir = tmp.path;
+  const std::string seed_line = "{\"db\":\"d\",\"table\":\"t\",\"eventType\":\"INSERT\"}\r\n";
+  auto at = [](uint64_t offset) {
+    Checkpoint c;
+    c.binlog = Position{"b.000001", offset};
+    c.gtid = "0-1-" + std::to_string(offset);
+    return c;
+  };
+  std::string first;
+  {
+    DirOutput out(dir, 'd', 10, true);
+    CHECK_FALSE(out.recover());
+    out.set_position(at(4));
+    out.write(seed_line);  // the record (position 4, no file yet) is written before the first line
+    CHECK(read_all(dir + "/.binlog-tail.position").find(R"("binlog":"b.000001:4")") != std::string::npos);
+    out.boundary();  // full: rotates
+    out.set_position(at(100));
+    out.write(seed_line + seed_line);
+    out.boundary();
+    out.set_position(at(200));
+    first = out.file();
+    out.sync();            // records position 200 at the end of _0002
+    out.write(seed_line);  // after the record: a third file, and a torn line
+    out.write("{\"db\":");
+  }
+  CHECK(first.find("_0002.log") != std::string::npos);
+  std::string third = first.substr(0, first.size() - 9) + "_0003.log";
+  CHECK(read_all(dir + "/" + third) == seed_line + "{\"db\":");
+  {
+    DirOutput out(dir, 'd', 10, true);
+    auto cp = out.recover();
+    REQUIRE(cp);
+    CHECK(cp->binlog == Position{"b.000001", 200});
+    CHECK(cp->gtid == "0-1-200");
+    CHECK(out.recovered_bytes() == seed_line.size() + 6);
+    CHECK(out.file() == first);  // _0003 removed; _0002 goes on, and is full, so _0003 is next
+    CHECK(read_all(dir + "/" + first) == seed_line + seed_line);
+    out.write(seed_line);
+    CHECK(out.file() == third);
+  }
+  {
+    // Without a record (written by an older binlog-tail): only the torn last line is cut, the
+    // highest number goes on, and the position comes from --resume.
+    std::remove((dir + "/.binlog-tail.position").c_str());
+    FILE* f = std::fopen((dir + "/" + third).c_str(), "ab");
+    std::fputs("{\"torn", f);
+    std::fclose(f);
+    DirOutput out(dir, 'd', 10, true);
+    CHECK_FALSE(out.recover());
+    CHECK(out.recovered_bytes() == 6);
+    CHECK(out.file() == third);
+    CHECK(read_all(dir + "/" + third) == seed_line);
+  }
   CHECK(parse_rotate("minute") == 'i');
   CHECK_THROWS_AS(parse_rotate("w"), Error);
 }
@@ -424,22 +484,37 @@ TEST_CASE("a checkpoint file holds one line, rewritten in place on stdout, repla
   c.server_id = 1;
   c.gtid = "0-1-5";
   f.write(c);
-  std::string doc = R"({"binlog":"mysql-bin.000002:4711","server_id":1,"gtid":"0-1-5"})";
+  // The document, then "check": the CRC-32 of the bytes before it.
+  std::string doc = R"({"binlog":"mysql-bin.000002:4711","server_id":1,"gtid":"0-1-5","check":"d7d2e1c0"})";
   std::string content = read_all(path);
   CHECK(content.size() == 256);
-  CHECK(content.compare(0, doc.size(), doc) == 0);
+  CHECK(content.compare(0, doc.size() - 11, doc, 0, doc.size() - 11) == 0);
+  size_t end = content.find('}') + 1;
+  CHECK(content.find_first_not_of(' ', end) == 255);  // spaces, then the newline
   CHECK(content.back() == '\n');
-  CHECK(content.find_first_not_of(' ', doc.size()) == 255);  // spaces, then the newline
-  c.binlog.offset = 5;                                       // a shorter document covers the longer one
-  c.gtid = std::string(300, '9');                            // a longer one grows the record
+  CHECK(checkpoint_record_intact(content));
+  // A reader that caught old and new bytes mixed sees a check that does not match.
+  std::string mixed = content;
+  mixed[mixed.find("4711") + 3] = '2';
+  CHECK_FALSE(checkpoint_record_intact(mixed));
+  CHECK(checkpoint_record_intact(c.to_json()));  // documents without a check (durable ones) are whole
+  c.binlog.offset = 5;                           // a shorter document covers the longer one
+  c.gtid = std::string(300, '9');                // a longer one grows the record
   f.write(c);
   CHECK(read_all(path).size() == 512);
   c.gtid = "0-1-6";
   f.write(c);
-  auto back = read_checkpoint_file(path);
+  auto back = read_checked_checkpoint(path);
   REQUIRE(back);
   CHECK(back->binlog == Position{"mysql-bin.000002", 5});
   CHECK(back->gtid == "0-1-6");
+  CHECK_FALSE(read_checked_checkpoint(dir + "/none.ckpt"));
+  {
+    FILE* torn = std::fopen((dir + "/torn.ckpt").c_str(), "w");
+    std::fputs(mixed.c_str(), torn);
+    std::fclose(torn);
+  }
+  CHECK_THROWS_AS(read_checked_checkpoint(dir + "/torn.ckpt"), Error);
   CheckpointFile durable(dir + "/durable.ckpt", true);
   durable.write(c);
   CHECK(read_all(dir + "/durable.ckpt") == c.to_json() + "\n");

@@ -1,10 +1,15 @@
 // --checkpoint FILE: the position after the last transaction written (rowpipe-checkpoint(5)).
 // With --dir: replaced atomically and durably (temporary file, fsync, rename, directory fsync).
-// On stdout, after every transaction: rewritten in place with one pwrite(2), which a crash of the
-// process cannot tear and which costs a microsecond where a rename costs a disk flush.
+// On stdout, after every transaction: rewritten in place with one pwrite(2) of a fixed-size record,
+// which a crash of the process cannot tear and which costs half a microsecond where a rename cost
+// 250-650 us on ext4 (measured: its rename-over-a-file starts writeback). A reader racing the write
+// may see old and new bytes mixed, so the record carries "check": the CRC-32 of the bytes before
+// it; read_checked_checkpoint() verifies it and reads again.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "io/checkpoint.hpp"
 
@@ -30,5 +35,12 @@ class CheckpointFile {
   size_t record_ = 0;  // its size: documents are padded to it with spaces (JSON white space)
   std::string buf_;
 };
+
+// Reads a checkpoint file as read_checkpoint_file() does, verifying a "check" member when there is
+// one (re-reading a record caught mid-write; a record that stays wrong is Error(kData)).
+std::optional<Checkpoint> read_checked_checkpoint(const std::string& path);
+
+// Whether `text` (a record as written in place) is whole: true when it has no "check" member.
+bool checkpoint_record_intact(std::string_view text);
 
 }  // namespace rowpipe::tail

@@ -15,6 +15,7 @@
 
 #include "cli/error.hpp"
 #include "cli/failpoint.hpp"
+#include "io/checkpoint.hpp"
 
 namespace rowpipe::tail {
 namespace {
@@ -29,6 +30,8 @@ void sync_dir(const std::string& dir) {
   ::fsync(fd);  // some filesystems refuse: harmless
   ::close(fd);
 }
+
+constexpr const char* kRecordName = ".binlog-tail.position";
 
 bool is_line_file(const std::string& name) {
   return name.size() > 11 && name.compare(0, 7, "binlog_") == 0 && name.compare(name.size() - 4, 4, ".log") == 0;
@@ -131,8 +134,8 @@ char parse_rotate(const std::string& text) {
   fail(ErrorKind::kUsage, "--rotate " + text + ": give y, m, d, h or i (year, month, day, hour, minute)");
 }
 
-DirOutput::DirOutput(std::string dir, char rotate, uint64_t rotate_size)
-    : dir_(std::move(dir)), rotate_(rotate), rotate_size_(rotate_size) {
+DirOutput::DirOutput(std::string dir, char rotate, uint64_t rotate_size, bool position_record)
+    : dir_(std::move(dir)), rotate_(rotate), rotate_size_(rotate_size), position_record_(position_record) {
   if (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
   if (::mkdir(dir_.c_str(), 0755) != 0 && errno != EEXIST) io_error("creating --dir " + dir_);
   struct stat st {};
@@ -175,14 +178,156 @@ std::string DirOutput::next_name(const std::string& s) {
   return "binlog_" + s + "_" + seq + ".log";
 }
 
-std::optional<Checkpoint> DirOutput::recover() {
+namespace {
+
+std::vector<std::string> line_files(const std::string& dir) {
   std::vector<std::string> names;
-  DIR* d = ::opendir(dir_.c_str());
-  if (d == nullptr) io_error("reading --dir " + dir_);
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) io_error("reading --dir " + dir);
   while (dirent* e = ::readdir(d))
     if (is_line_file(e->d_name)) names.emplace_back(e->d_name);
   ::closedir(d);
   std::sort(names.begin(), names.end());
+  return names;
+}
+
+uint64_t file_size(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) io_error("reading " + path);
+  return static_cast<uint64_t>(st.st_size);
+}
+
+void cut_file(const std::string& path, uint64_t size) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) io_error("opening " + path);
+  if (::ftruncate(fd, static_cast<off_t>(size)) != 0 || ::fsync(fd) != 0) {
+    ::close(fd);
+    io_error("cutting the torn tail of " + path);
+  }
+  ::close(fd);
+}
+
+}  // namespace
+
+std::optional<Checkpoint> DirOutput::recover() {
+  if (!position_record_) return recover_native();
+  if (std::optional<Checkpoint> c = recover_from_record()) return c;
+  // No record: a directory written before one was kept. Only a torn last line is cut; the caller
+  // starts from --resume, which may repeat what followed that checkpoint.
+  std::vector<std::string> names = line_files(dir_);
+  if (names.empty()) return std::nullopt;
+  std::string path = dir_ + "/" + names.back();
+  uint64_t size = file_size(path);
+  uint64_t keep = 0;
+  {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) io_error("opening " + path);
+    BackwardReader r(fd, path);
+    std::optional<uint64_t> nl = r.prev_newline(size);
+    ::close(fd);
+    keep = nl ? *nl + 1 : 0;
+  }
+  if (keep < size) {
+    cut_file(path, keep);
+    cut_bytes_ += size - keep;
+  }
+  adopt(names.back(), keep);
+  return std::nullopt;
+}
+
+// The record names the file and size the content ended at when it was written, after the lines
+// were synced: what follows was written later and is streamed again, so it is cut.
+std::optional<Checkpoint> DirOutput::recover_from_record() {
+  std::string record_path = dir_ + "/" + kRecordName;
+  std::optional<Checkpoint> cp = read_checkpoint_file(record_path);
+  if (!cp) return std::nullopt;
+  std::string text;
+  {
+    int fd = ::open(record_path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) io_error("opening " + record_path);
+    BackwardReader r(fd, record_path);
+    text = r.read(0, static_cast<size_t>(file_size(record_path)));
+    ::close(fd);
+  }
+  rapidjson::Document d;
+  d.Parse(text.data(), text.size());
+  auto file = d.IsObject() ? d.FindMember("file") : d.MemberEnd();
+  auto size = d.IsObject() ? d.FindMember("size") : d.MemberEnd();
+  if (file == d.MemberEnd() || !file->value.IsString() || size == d.MemberEnd() || !size->value.IsUint64())
+    fail(ErrorKind::kData, record_path + ": not a position record (no \"file\" and \"size\")");
+  std::string name(file->value.GetString(), file->value.GetStringLength());
+  uint64_t end = size->value.GetUint64();
+  std::vector<std::string> names = line_files(dir_);
+  while (!names.empty() && names.back() > name) {
+    std::string path = dir_ + "/" + names.back();
+    cut_bytes_ += file_size(path);
+    if (::unlink(path.c_str()) != 0) io_error("removing " + path);
+    names.pop_back();
+  }
+  sync_dir(dir_);
+  if (!names.empty() && names.back() == name) {
+    std::string path = dir_ + "/" + name;
+    uint64_t have = file_size(path);
+    if (have < end)
+      fail(ErrorKind::kData, path + " holds " + std::to_string(have) + " bytes, fewer than the " + std::to_string(end) +
+                                 " its position record " + record_path + " vouches for: it was changed by hand");
+    if (have > end) {
+      cut_file(path, end);
+      cut_bytes_ += have - end;
+    }
+  }
+  if (!names.empty()) adopt(names.back(), file_size(dir_ + "/" + names.back()));
+  position_ = cp;
+  position_file_ = name_;
+  position_size_ = size_;
+  recorded_ = true;
+  return cp;
+}
+
+// Appends to `name` while its stamp is the current one (and, with size rotation, its number).
+void DirOutput::adopt(const std::string& name, uint64_t size) {
+  // A record written before the next sync vouches for this content: make it durable first.
+  if (position_record_) {
+    std::string path = dir_ + "/" + name;
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || ::fsync(fd) != 0) io_error("syncing " + path);
+    ::close(fd);
+  }
+  name_ = name;
+  std::string stem = name_.substr(7, name_.size() - 11);
+  if (rotate_size_ != 0) {
+    size_t us = stem.rfind('_');
+    if (us != std::string::npos) {
+      seq_ = static_cast<unsigned>(std::strtoul(stem.c_str() + us + 1, nullptr, 10));
+      stem.resize(us);
+    }
+  }
+  stamp_ = stem;
+  if (seq_ == 0) seq_ = 1;
+  size_ = boundary_size_ = size;
+}
+
+void DirOutput::set_position(const Checkpoint& c) {
+  if (!position_record_) return;
+  if (recorded_ && position_ && position_->binlog == c.binlog && position_file_ == name_ && position_size_ == size_)
+    return;
+  position_ = c;
+  position_file_ = name_;
+  position_size_ = size_;
+  recorded_ = false;
+}
+
+void DirOutput::write_record() {
+  if (recorded_ || !position_) return;
+  std::string doc = position_->to_json();
+  doc.pop_back();  // the closing brace: the record is a checkpoint with two more members
+  doc += ",\"file\":\"" + position_file_ + "\",\"size\":" + std::to_string(position_size_) + "}\n";
+  write_file_atomic(dir_ + "/" + kRecordName, doc);
+  recorded_ = true;
+}
+
+std::optional<Checkpoint> DirOutput::recover_native() {
+  std::vector<std::string> names = line_files(dir_);
   while (!names.empty()) {
     std::string path = dir_ + "/" + names.back();
     int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
@@ -209,19 +354,7 @@ std::optional<Checkpoint> DirOutput::recover() {
         cut_bytes_ += size - c->end;
       }
       ::close(fd);
-      // Append to it while its stamp is the current one (and, with size rotation, its number).
-      name_ = names.back();
-      std::string stem = name_.substr(7, name_.size() - 11);
-      if (rotate_size_ != 0) {
-        size_t us = stem.rfind('_');
-        if (us != std::string::npos) {
-          seq_ = static_cast<unsigned>(std::strtoul(stem.c_str() + us + 1, nullptr, 10));
-          stem.resize(us);
-        }
-      }
-      stamp_ = stem;
-      if (seq_ == 0) seq_ = 1;
-      size_ = boundary_size_ = c->end;
+      adopt(names.back(), c->end);
       return c->where;
     }
     // Nothing complete in it (a torn first transaction, an empty file after a rotation): gone.
@@ -256,6 +389,11 @@ void DirOutput::close_current() {
 
 void DirOutput::write(std::string_view lines) {
   if (lines.empty()) return;
+  // The first lines of a run must not outrun the record: without one, a restart could not tell
+  // them from older lines (the record then names the files as they were, and the start position).
+  if (position_record_ && !wrote_ && !recorded_ && position_ && position_file_ == name_ && position_size_ == size_)
+    write_record();
+  wrote_ = true;
   if (fd_ < 0) {
     // A new period starts a new file; so does a full one. Otherwise the last file (recovered, or
     // a clock turned back) goes on: file names sort in the order of their lines.
@@ -289,6 +427,7 @@ void DirOutput::flush() {
 
 void DirOutput::sync() {
   if (out_) out_->sync();
+  if (position_record_) write_record();  // after the lines it vouches for are on disk
 }
 
 bool DirOutput::drop_partial() {

@@ -174,7 +174,7 @@ class LiveRun {
     }
     per_transaction_checkpoint_ = checkpoint_.enabled() && c.dir.empty();
     if (!c.dir.empty()) {
-      auto dir = std::make_unique<DirOutput>(c.dir, c.rotate, c.rotate_size);
+      auto dir = std::make_unique<DirOutput>(c.dir, c.rotate, c.rotate_size, c.format == binlog::LineFormat::kSeed);
       dir_ = dir.get();
       out_ = std::move(dir);
     } else {
@@ -199,6 +199,7 @@ class LiveRun {
   void write_partial();
   void salvage();
   void checkpoint_now();
+  void note_dir_position();
   void stats_if_due(Clock::time_point now, bool force = false);
   bool at_boundary() const { return decoder_ && !decoder_->in_transaction() && !group_open_ && !gtid_unsettled_; }
   int finish(End end);
@@ -233,7 +234,7 @@ class LiveRun {
   size_t committed_bytes_ = 0;    // the sink's complete bytes up to boundary_
   bool partial_written_ = false;  // lines of the open transaction were written out already
   Clock::time_point last_line_ = Clock::now();
-  Clock::time_point last_sync_ = Clock::now();
+  Clock::time_point last_sync_{};  // the first lines of a run are synced at once
   bool unsynced_ = false;
   bool uncheckpointed_ = false;  // lines written since the last checkpoint
 
@@ -248,18 +249,23 @@ class LiveRun {
 
 Start LiveRun::initial_start() {
   Start s;
-  // --dir continues its files: after their last complete transaction, which the checkpoint (synced
-  // after them) never passes. A torn tail is cut off first.
+  // --dir continues its files: after their last complete transaction (native lines say where; seed
+  // files have a position record), which the checkpoint (written after them) never passes. A torn
+  // tail is cut off first.
   std::optional<Checkpoint> in_dir;
-  if (dir_ && c_.format == binlog::LineFormat::kNative) {
+  if (dir_) {
     in_dir = dir_->recover();
     if (dir_->recovered_bytes() > 0)
       log::notice("--dir " + c_.dir + ": cut " + std::to_string(dir_->recovered_bytes()) +
                   " bytes of a torn line or transaction off the end of its last file");
+    if (!in_dir && dir_->position_record() && !dir_->file().empty())
+      log::notice("--dir " + c_.dir +
+                  " has no position record (.binlog-tail.position) yet: continuing its last file from --resume or "
+                  "--from; lines written after that position are written again");
   }
   std::optional<Checkpoint> cp;
   if (!c_.resume.empty()) {
-    cp = read_checkpoint_file(c_.resume);
+    cp = read_checked_checkpoint(c_.resume);
     if (!cp && !in_dir)
       log::info("no checkpoint in " + c_.resume + " yet: starting from --from " +
                 (c_.from_text.empty() ? std::string("current") : c_.from_text));
@@ -278,6 +284,7 @@ Start LiveRun::initial_start() {
     boundary_ = Boundary{cp->binlog, cp->gtid, cp->server_id.value_or(0)};
     boundary_known_ = true;
     resumed_ = true;
+    note_dir_position();
     return s;
   }
   if (!c_.snapshot.empty()) return s;  // the snapshot says where
@@ -301,6 +308,7 @@ Start LiveRun::initial_start() {
     s.pos = *p;
     boundary_ = Boundary{*p, {}, 0};
     boundary_known_ = true;
+    note_dir_position();
   }
   return s;
 }
@@ -420,6 +428,7 @@ LiveRun::End LiveRun::connect_and_stream() {
     start_.current = start_.earliest = false;
     boundary_ = Boundary{start_.pos, {}, source_server_id_};
     boundary_known_ = true;
+    note_dir_position();
   }
   conn.start(start_.pos, start_.gtid);
   log::info("streaming from " + (start_.gtid.empty() ? start_.pos.str() : "GTID " + start_.gtid) + " of " +
@@ -475,6 +484,7 @@ LiveRun::End LiveRun::stream(ReplicaConnection& conn, EventQueue& queue) {
     if (!batch.bytes.empty()) streamed_ = true;
     if (batch.ended) {
       if (batch.error) std::rethrow_exception(batch.error);
+      server_idle_ = true;  // the server ended the stream at its end of log: caught up, lag 0
       final_heartbeat();
       flush_out(true);
       return End::kCaughtUp;
@@ -565,6 +575,7 @@ void LiveRun::mark_boundary(const Position& pos) {
   boundary_known_ = true;
   committed_bytes_ = sink_->complete_size();
   partial_written_ = false;
+  if (committed_bytes_ == 0) note_dir_position();  // the output holds everything up to here
 }
 
 // At the end, a HEARTBEAT line when the position moved past the last line's (filtered transactions,
@@ -592,13 +603,16 @@ void LiveRun::flush_out(bool force_sync) {
   committed_bytes_ = 0;
   partial_written_ = false;
   out_->boundary();
+  if (at_boundary()) note_dir_position();
   Clock::time_point now = Clock::now();
   if (out_->durable()) {
     if (!force_sync && now - last_sync_ < kSyncEvery) {
       out_->flush();
       return;
     }
-    if (unsynced_) out_->sync();
+    // A seed directory's position record moves with filtered transactions too: it stays at or
+    // ahead of the checkpoint written next.
+    if (unsynced_ || dir_->position_record()) out_->sync();
   } else {
     out_->flush();
   }
@@ -618,8 +632,26 @@ void LiveRun::checkpoint_now() {
   checkpoint_.write(cp);
 }
 
+void LiveRun::note_dir_position() {
+  if (!dir_ || !dir_->position_record() || !boundary_known_ || boundary_.pos.empty()) return;
+  Checkpoint cp;
+  cp.binlog = boundary_.pos;
+  if (boundary_.server_id) cp.server_id = boundary_.server_id;
+  cp.gtid = boundary_.gtid;
+  dir_->set_position(cp);
+}
+
 void LiveRun::write_partial() {
-  out_->write(sink_->complete());
+  // Complete transactions before the open one end at a boundary of their own: drop_partial() must
+  // not take them back.
+  std::string_view lines = sink_->complete();
+  if (committed_bytes_ > 0) {
+    out_->write(lines.substr(0, committed_bytes_));
+    out_->boundary();
+    note_dir_position();
+    lines.remove_prefix(committed_bytes_);
+  }
+  out_->write(lines);
   sink_->clear_complete();
   committed_bytes_ = 0;
   partial_written_ = true;
@@ -643,6 +675,7 @@ void LiveRun::salvage() {
   tracker_.reset();
   group_open_ = false;
   out_->boundary();
+  note_dir_position();
   out_->sync();
   unsynced_ = false;
   last_sync_ = Clock::now();

@@ -46,6 +46,30 @@ Position snapshot_position(MYSQL* db) {
   return Position{file, *pos};
 }
 
+// The columns to select: * unless the table has MariaDB's INET4, INET6 or UUID columns, which the
+// binlog logs as their fixed-size binary form (its metadata does not name the type): selected as
+// that binary form too, so that snapshot lines equal binlog lines.
+std::string select_list(MYSQL* db, const SnapshotTable& t, bool mariadb) {
+  if (!mariadb) return "*";
+  QueryResult c = query(db, "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = " +
+                                quoted_literal(db, t.db) + " AND TABLE_NAME = " + quoted_literal(db, t.table) +
+                                " ORDER BY ORDINAL_POSITION");
+  std::string list;
+  bool special = false;
+  while (c.next()) {
+    if (!list.empty()) list += ", ";
+    std::string name = quoted_name(c[0]);
+    std::string_view type = c[1];
+    if (type == "inet4" || type == "inet6" || type == "uuid") {
+      special = true;
+      list += "CAST(" + name + " AS BINARY(" + (type == "inet4" ? "4" : "16") + ")) AS " + name;
+    } else {
+      list += name;
+    }
+  }
+  return special ? list : "*";
+}
+
 }  // namespace
 
 std::vector<SnapshotTable> parse_snapshot_tables(const std::string& list) {
@@ -148,7 +172,8 @@ SnapshotResult write_snapshot(MYSQL* db, const std::vector<SnapshotTable>& table
     buf += tail;
     buf += "}\n";
 
-    MysqlStmt stmt = prepare(db, "SELECT * FROM " + quoted_name(t.db) + "." + quoted_name(t.table));
+    MysqlStmt stmt = prepare(
+        db, "SELECT " + select_list(db, t, mariadb) + " FROM " + quoted_name(t.db) + "." + quoted_name(t.table));
     execute(stmt.get());
     RowConverter conv(stmt.get());
     std::string middle = ",\"eventType\":\"INSERT\",\"pk\":" + pk_json[i] + ",\"types\":";
