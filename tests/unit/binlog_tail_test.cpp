@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -337,6 +338,55 @@ std::string line(const std::string& pos, const std::string& next = {}) {
 }
 
 }  // namespace
+
+namespace {
+std::time_t fake_now = 0;
+}  // namespace
+
+TEST_CASE("--dir rotates by time at transaction boundaries, at each granularity", "[binlog-tail][live]") {
+  // 2025-12-31 23:59:30 local time: a minute later every granularity has a new period.
+  std::tm eve{};
+  eve.tm_year = 2025 - 1900;
+  eve.tm_mon = 11;
+  eve.tm_mday = 31;
+  eve.tm_hour = 23;
+  eve.tm_min = 59;
+  eve.tm_sec = 30;
+  eve.tm_isdst = -1;
+  const std::time_t t0 = std::mktime(&eve);
+  const std::vector<std::pair<char, std::pair<std::string, std::string>>> stamps = {
+      {'y', {"2025", "2026"}},
+      {'m', {"202512", "202601"}},
+      {'d', {"20251231", "20260101"}},
+      {'h', {"2025123123", "2026010100"}},
+      {'i', {"202512312359", "202601010000"}}};
+  for (const auto& [granularity, names] : stamps) {
+    INFO("--rotate " << granularity);
+    TempDir tmp;
+    DirOutput out(tmp.path, granularity, 0);
+    out.set_clock([] { return fake_now; });
+    fake_now = t0;
+    out.write(line("b.000001:4", "b.000001:50"));
+    out.boundary();
+    fake_now = t0 + 10;  // same period: the file goes on
+    out.write(line("b.000001:50", "b.000001:90"));
+    out.boundary();
+    CHECK(out.file() == "binlog_" + names.first + ".log");
+    // A transaction that spans the change of period stays whole in the file it began in.
+    out.write(line("b.000001:90"));
+    fake_now = t0 + 40;
+    out.write(line("b.000001:120", "b.000001:160"));
+    out.boundary();  // the period changed: the next transaction opens the next file
+    out.write(line("b.000001:160", "b.000001:200"));
+    out.boundary();
+    out.sync();
+    CHECK(out.file() == "binlog_" + names.second + ".log");
+    CHECK(read_all(tmp.path + "/binlog_" + names.first + ".log") ==
+          line("b.000001:4", "b.000001:50") + line("b.000001:50", "b.000001:90") + line("b.000001:90") +
+              line("b.000001:120", "b.000001:160"));
+    CHECK(read_all(tmp.path + "/binlog_" + names.second + ".log") == line("b.000001:160", "b.000001:200"));
+  }
+}
 
 TEST_CASE("--dir recovery cuts a torn line or transaction and resumes after the last commit", "[binlog-tail][live]") {
   TempDir tmp;

@@ -397,7 +397,7 @@ void DirOutput::write(std::string_view lines) {
   if (fd_ < 0) {
     // A new period starts a new file; so does a full one. Otherwise the last file (recovered, or
     // a clock turned back) goes on: file names sort in the order of their lines.
-    std::string now = stamp(std::time(nullptr));
+    std::string now = stamp(clock_());
     if (name_.empty() || now > stamp_) {
       stamp_ = now;
       seq_ = 1;
@@ -413,7 +413,7 @@ void DirOutput::write(std::string_view lines) {
 void DirOutput::boundary() {
   boundary_size_ = size_;
   if (fd_ < 0) return;
-  bool by_time = stamp(std::time(nullptr)) > stamp_;
+  bool by_time = stamp(clock_()) > stamp_;
   bool by_size = rotate_size_ != 0 && size_ >= rotate_size_;
   if (!by_time && !by_size) return;
   // Synced and closed here; the next write opens the next file (none when nothing follows).

@@ -52,6 +52,9 @@ class DirOutput : public LineOutput {
 
   const std::string& file() const { return name_; }
 
+  // The clock that stamps files (std::time by default); tests set their own.
+  void set_clock(std::time_t (*now)()) { clock_ = now; }
+
  private:
   std::string stamp(std::time_t t) const;
   void open(const std::string& name);
@@ -82,6 +85,7 @@ class DirOutput : public LineOutput {
   uint64_t position_size_ = 0;
   bool recorded_ = false;
   bool wrote_ = false;  // this process wrote lines
+  std::time_t (*clock_)() = [] { return std::time(nullptr); };
 };
 
 // A --rotate value: y, m, d, h, i (also year, month, day, hour, minute). Throws Error(kUsage).

@@ -196,24 +196,10 @@ class AmqpPublisher final : public Publisher {
                                      "): no queue is bound for it (declare one: --declare --queue, or mq-pipe sub "
                                      "--bind)");
       }
-      case AMQP_CHANNEL_CLOSE_METHOD: {
-        const auto* m = static_cast<const amqp_channel_close_t*>(frame.payload.method.decoded);
-        amqp_channel_close_ok_t ok{};
-        amqp_send_method(conn, frame.channel, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
-        fail(amqp_reply_code_kind(m->reply_code), "publishing to " + c_.target() + ": channel closed by the broker: " +
-                                                      std::string(amqp_text(m->reply_text)));
-      }
-      case AMQP_CONNECTION_CLOSE_METHOD: {
-        const auto* m = static_cast<const amqp_connection_close_t*>(frame.payload.method.decoded);
-        std::string text(amqp_text(m->reply_text));
-        int code = m->reply_code;
-        amqp_connection_close_ok_t ok{};
-        amqp_send_method(conn, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
-        if (amqp_reply_code_kind(code) != ErrorKind::kUnavailable)
-          fail(amqp_reply_code_kind(code), "connection closed by the broker: " + text);
-        lost("closed by the broker: " + text);
+      case AMQP_CHANNEL_CLOSE_METHOD:
+      case AMQP_CONNECTION_CLOSE_METHOD:
+        lost("closed by the broker: " + answer_close(conn, frame, "publishing to " + c_.target()));
         return false;
-      }
       case AMQP_CONNECTION_BLOCKED_METHOD:
         log::warning("the broker blocks publishers (resource alarm); waiting");
         return true;

@@ -65,4 +65,22 @@ long Backoff::down_for_s() const {
   return static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - *down_since_).count());
 }
 
+std::string answer_close(amqp_connection_state_t conn, const amqp_frame_t& frame, const std::string& what) {
+  if (frame.payload.method.id == AMQP_CHANNEL_CLOSE_METHOD) {
+    const auto* m = static_cast<const amqp_channel_close_t*>(frame.payload.method.decoded);
+    amqp_channel_close_ok_t ok{};
+    amqp_send_method(conn, frame.channel, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
+    fail(amqp_reply_code_kind(m->reply_code),
+         what + ": channel closed by the broker: " + std::string(amqp_text(m->reply_text)));
+  }
+  const auto* m = static_cast<const amqp_connection_close_t*>(frame.payload.method.decoded);
+  std::string text(amqp_text(m->reply_text));
+  int code = m->reply_code;
+  amqp_connection_close_ok_t ok{};
+  amqp_send_method(conn, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
+  if (amqp_reply_code_kind(code) != ErrorKind::kUnavailable)
+    fail(amqp_reply_code_kind(code), "connection closed by the broker: " + text);
+  return text;
+}
+
 }  // namespace rowpipe::mq

@@ -30,6 +30,12 @@ QueueState declare_queue(amqp_connection_state_t conn, const std::string& name, 
 void bind_queue(amqp_connection_state_t conn, const std::string& queue, const std::string& exchange,
                 const std::string& key);
 
+// Answers a channel.close or connection.close the broker sent (`frame`, a method frame of either).
+// A closed channel, or a connection closed for a reason other than the broker's unavailability, is
+// fatal: Error of the reply code's kind, naming `what` ("publishing to ..."). Otherwise returns the
+// broker's reason; the caller reconnects.
+std::string answer_close(amqp_connection_state_t conn, const amqp_frame_t& frame, const std::string& what);
+
 // AMQP connection settings from the configuration.
 AmqpOptions amqp_options(const Config& c);
 

@@ -210,24 +210,10 @@ class AmqpSubscriber final : public Subscriber {
     }
     if (frame.frame_type != AMQP_FRAME_METHOD) return true;
     switch (frame.payload.method.id) {
-      case AMQP_CHANNEL_CLOSE_METHOD: {
-        const auto* m = static_cast<const amqp_channel_close_t*>(frame.payload.method.decoded);
-        amqp_channel_close_ok_t ok{};
-        amqp_send_method(conn, frame.channel, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
-        fail(amqp_reply_code_kind(m->reply_code), "consuming from " + c_.target() + ": channel closed by the broker: " +
-                                                      std::string(amqp_text(m->reply_text)));
-      }
-      case AMQP_CONNECTION_CLOSE_METHOD: {
-        const auto* m = static_cast<const amqp_connection_close_t*>(frame.payload.method.decoded);
-        std::string text(amqp_text(m->reply_text));
-        int code = m->reply_code;
-        amqp_connection_close_ok_t ok{};
-        amqp_send_method(conn, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
-        if (amqp_reply_code_kind(code) != ErrorKind::kUnavailable)
-          fail(amqp_reply_code_kind(code), "connection closed by the broker: " + text);
-        lost("closed by the broker: " + text);
+      case AMQP_CHANNEL_CLOSE_METHOD:
+      case AMQP_CONNECTION_CLOSE_METHOD:
+        lost("closed by the broker: " + answer_close(conn, frame, "consuming from " + c_.target()));
         return false;
-      }
       case AMQP_BASIC_CANCEL_METHOD:
         fail(ErrorKind::kConfig, "the broker cancelled the consumer of " + c_.target() + " (queue deleted?)");
       default: return true;
