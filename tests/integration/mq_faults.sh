@@ -58,12 +58,12 @@ broker_count() {
   fi
 }
 # tail_bound UNCONFIRMED RATE TX: the most lines one kill may leave for the next run to publish again.
-# Not one window only: pub writes its checkpoint at most every 200 ms, and checks the clock for it
-# only when input pauses or every 1024 lines, so what the broker confirmed since the last write is
+# pub writes its checkpoint at most every 50 ms, and looks whether the confirmed prefix moved after
+# every poll of the broker and every 64 lines, so what the broker confirmed since the last write is
 # published again too. The bound: messages not yet confirmed (Kafka --max-buffer, AMQP --window)
-# + 0.2 s of input at RATE + 1024 lines + 500 lines of pipe and read buffer (feed never bursts to
+# + 0.05 s of input at RATE + 64 lines + 500 lines of pipe and read buffer (feed never bursts to
 # catch up) + an unfinished transaction (TX-1 lines).
-tail_bound() { echo $(($1 + $2 / 5 + 1024 + 500 + $3 - 1)); }
+tail_bound() { echo $(($1 + $2 / 20 + 64 + 500 + $3 - 1)); }
 
 # child_of PID: the first child process of PID.
 child_of() { pgrep -P "$1" | head -1; }
@@ -84,7 +84,7 @@ else
   check "Kafka: after every kill the checkpoint is the end of a transaction (of 2 to 8 rows)" \
     test "$off_boundary" == 0
   bound=$(tail_bound 2000 20000 8)
-  check "Kafka: each kill leaves at most $bound lines to publish again (--max-buffer 2000 + 0.2 s of input + 1524 + one transaction; tails:$tails)" \
+  check "Kafka: each kill leaves at most $bound lines to publish again (--max-buffer 2000 + 0.05 s of input + 564 + one transaction; tails:$tails)" \
     test "$max_tail" -le "$bound"
   mq-pipe sub "$KAFKA/kills" --exit-at-end -q >"$TMP/kills.out"
   check "Kafka: nothing lost across 10 kill -9s, per-key order kept ($(lines check "$TMP/tx.jsonl" "$TMP/kills.out"))" \
@@ -198,7 +198,7 @@ else
   check "RabbitMQ: after every kill the checkpoint is the end of a transaction (of 2 to 8 rows)" \
     test "$off_boundary" == 0
   bound=$(tail_bound 500 8000 8)
-  check "RabbitMQ: each kill leaves at most $bound lines to publish again (--window 500 + 0.2 s of input + 1524 + one transaction; tails:$tails)" \
+  check "RabbitMQ: each kill leaves at most $bound lines to publish again (--window 500 + 0.05 s of input + 564 + one transaction; tails:$tails)" \
     test "$max_tail" -le "$bound"
   mq-pipe sub "$AMQP" --queue kills --exit-at-end -q >"$TMP/akills.out"
   check "RabbitMQ: nothing lost across 10 kill -9s, per-key order kept ($(lines check "$TMP/txsmall.jsonl" "$TMP/akills.out"))" \

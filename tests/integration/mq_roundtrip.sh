@@ -1,6 +1,6 @@
 # mq-pipe through real brokers: byte-exact round trips, per-key order with several partitions and
 # consumers, every group / bound queue gets everything, acknowledgements through COMMAND, `lag`
-# against the brokers' own tools.
+# against the brokers' own tools (also with a live consumer), errors after lines were confirmed.
 # services: kafka rabbitmq
 # budget: 240
 source "$(dirname "$0")/mq_lib.bash"
@@ -112,6 +112,32 @@ for p in d["partitions"]:
   status=${PIPESTATUS[0]}
   check "'sub | head -1' ends quietly with exit 0" test "$status:$(cat "$TMP/head.err")" == "0:"
   check "'sub | head -1' prints the first line" cmp "$TMP/head.out" <(head -1 "$TMP/in.jsonl")
+
+  # 8. An unrecoverable error after lines were confirmed: the topic takes records of 200000 bytes at
+  # most (kafka-configs), the producer batches 100000 bytes at most, and line 5001 is 250000 bytes.
+  # Lines 1-5000 are confirmed during a pause of the input; then the broker refuses line 5001. pub
+  # exits 65 naming it and stdin:5000 as the last confirmed line, and its checkpoint is line 5000's
+  # transaction end.
+  mq-pipe pub "$KAFKA/toobig" --declare --partitions 1 -q </dev/null
+  "$ROWPIPE_KAFKA_TOOL" kafka-configs --bootstrap-server "$KAFKA_BROKERS" --alter --entity-type topics \
+    --entity-name toobig --add-config max.message.bytes=200000 >/dev/null
+  tail -n +5001 "$TMP/small.jsonl" | /usr/bin/python3 -c '
+import sys
+lines = sys.stdin.buffer.readlines()
+lines[0] = lines[0].replace(b"\"note\":\"v", b"\"note\":\"" + b"x" * 250000 + b" v", 1)
+sys.stdout.buffer.writelines(lines)' >"$TMP/toobig.tail"
+  { head -n 5000 "$TMP/small.jsonl"; sleep 1; cat "$TMP/toobig.tail"; } |
+    mq-pipe pub "$KAFKA/toobig" -X batch.size=100000 --key '{db}.{table}.{pk}' --checkpoint "$TMP/toobig.ckpt" \
+      2>"$TMP/toobig.err"
+  status=$?
+  check "Kafka: a line the broker refuses as too large, after 5000 confirmed ones, stops pub (exit 65) naming it and stdin:5000 as the last confirmed line ($(cat "$TMP/toobig.err"))" \
+    bash -c "[[ $status -eq 65 ]] && grep -q 'delivering stdin:5001 to topic toobig: Broker: Message size too large' '$TMP/toobig.err' &&
+      grep -q 'last confirmed line: stdin:5000 (checkpoint mysql-bin.000001:500100)$' '$TMP/toobig.err'"
+  check "Kafka: after that error the checkpoint covers exactly the 5000 confirmed lines ($(cat "$TMP/toobig.ckpt"))" \
+    test "$(lines covered "$TMP/small.jsonl" "$TMP/toobig.ckpt")" == 5000
+  mq-pipe sub "$KAFKA/toobig" --exit-at-end -q >"$TMP/toobig.out"
+  check "Kafka: the topic holds the 5000 confirmed lines first, in order ($(wc -l <"$TMP/toobig.out") lines in all)" \
+    bash -c "head -n 5000 '$TMP/toobig.out' | cmp - <(head -n 5000 '$TMP/small.jsonl')"
 fi
 
 # --- RabbitMQ ------------------------------------------------------------------------------------
@@ -129,6 +155,29 @@ else
   mq-pipe sub "$AMQP" --queue exact --exit-at-end -q >"$TMP/a.out"
   check "RabbitMQ: 100k lines come back byte for byte (CRLF and invalid UTF-8 included)" cmp "$TMP/a.out" "$TMP/in.jsonl"
   check "RabbitMQ: everything written was acknowledged (queue empty)" test "$(amqp_depth exact)" == 0
+
+  # 1b. lag with a live consumer attached: a sub whose COMMAND never acknowledges holds --prefetch
+  # 300 messages unacknowledged, so rabbitmqctl settles at 19700 ready and 1 consumer; lag must say
+  # the same (ready only, not the 300 delivered), and 20000 and 0 again once the sub is gone. (The
+  # shell stays as COMMAND, not exec'd: sub takes the end of COMMAND's stdout for COMMAND's end.)
+  mq-pipe pub "$AMQP?queue=live" --declare -q <"$TMP/small.jsonl"
+  mq-pipe sub "$AMQP" --queue live --prefetch 300 -q -- sh -c 'cat >/dev/null' 2>"$TMP/live.err" &
+  pid=$!
+  ctl_live() { "$ROWPIPE_RABBITMQCTL" list_queues -q name messages_ready consumers | awk '$1 == "live" {print $2, $3}'; }
+  held() { [[ $(ctl_live) == "$((n_small - 300)) 1" ]]; }
+  wait_for 30 held || not_ok "rabbitmqctl sees the live sub holding 300 messages" "it shows '$(ctl_live)'"
+  read -r ready consumers <<<"$(ctl_live)"
+  check "lag with a live sub attached matches rabbitmqctl list_queues name messages_ready consumers ($ready ready, $consumers consumer)" \
+    test "$(mq-pipe lag "$AMQP" --queue live)" == "{\"queue\":\"live\",\"messages\":$ready,\"consumers\":$consumers}"
+  check "lag with a live sub counts the consumer (1) and only the ready messages ($((n_small - 300)))" \
+    test "$ready:$consumers" == "$((n_small - 300)):1"
+  stop_pid "$pid"
+  gone() { [[ $(ctl_live) == "$n_small 0" ]]; }
+  wait_for 30 gone
+  read -r ready consumers <<<"$(ctl_live)"
+  check "after the sub stops, lag matches rabbitmqctl again: every message ready, no consumer ($ready, $consumers)" \
+    test "$stopped:$(mq-pipe lag "$AMQP" --queue live)" == \
+    "0:{\"queue\":\"live\",\"messages\":$n_small,\"consumers\":0}"
 
   # 2. Consistent-hash exchange: one queue per consumer, per-key order, each key in one queue.
   for i in 1 2; do
@@ -212,5 +261,22 @@ else
   status=$?
   check "a message no queue is bound for stops pub (exit 78) naming the routing key" \
     bash -c "[[ $status -eq 78 ]] && grep -q 'routing key \"d.t\" was returned unroutable' '$TMP/unroutable.err'"
+
+  # 9. ... also mid-stream, after lines were confirmed: 5000 lines are routed (and confirmed during
+  # a pause of the input), then line 5001's routing key (db other) has no queue. pub exits 78
+  # naming stdin:5000 as the last confirmed line, and its checkpoint is line 5000's transaction end.
+  mq-pipe sub "$AMQP" --bind 'midway:shop.#' --queue midway --exit-at-end -q >/dev/null
+  { head -n 5000 "$TMP/small.jsonl"; sleep 1; tail -n +5001 "$TMP/small.jsonl" | sed '1s/"db":"shop"/"db":"other"/'; } |
+    mq-pipe pub "$AMQP?exchange=midway" --key '{db}.{table}.{pk}' --checkpoint "$TMP/mid.ckpt" 2>"$TMP/mid.err"
+  status=$?
+  check "an unroutable line after 5000 confirmed ones stops pub (exit 78) naming stdin:5000 as the last confirmed line ($(grep -o 'last confirmed.*' "$TMP/mid.err"))" \
+    bash -c "[[ $status -eq 78 ]] && grep -q 'routing key \"other.orders.[0-9]*\" was returned unroutable' '$TMP/mid.err' &&
+      grep -q 'last confirmed line: stdin:5000 (checkpoint mysql-bin.000001:500100)$' '$TMP/mid.err'"
+  check "after that error the checkpoint covers exactly the 5000 confirmed lines ($(cat "$TMP/mid.ckpt"))" \
+    test "$(lines covered "$TMP/small.jsonl" "$TMP/mid.ckpt")" == 5000
+  mq-pipe sub "$AMQP" --queue midway --exit-at-end -q >"$TMP/midway.out"
+  check "the queue holds the 5000 confirmed lines first, in order, and not the unroutable one" \
+    bash -c "head -n 5000 '$TMP/midway.out' | cmp - <(head -n 5000 '$TMP/small.jsonl') &&
+      ! grep -q '\"db\":\"other\"' '$TMP/midway.out'"
 fi
 exit "$failed"

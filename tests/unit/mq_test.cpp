@@ -109,14 +109,18 @@ TEST_CASE("the confirm window checkpoints only a prefix confirmed in full, whate
   w.confirm(2);
   w.confirm(4);
   CHECK(w.confirmed_through() == 0);
+  CHECK_FALSE(w.moved());
   CHECK_FALSE(w.take_checkpoint());
   w.confirm(1);
   CHECK(w.confirmed_through() == 2);
+  CHECK(w.moved());  // what pub looks at before it reads the clock
   const Checkpoint* cp = w.take_checkpoint();
   REQUIRE(cp != nullptr);
   CHECK(cp->binlog.str() == "mysql-bin.000001:300");
+  CHECK_FALSE(w.moved());
   CHECK_FALSE(w.take_checkpoint());  // reported once
   w.confirm(3);
+  CHECK(w.moved());
   CHECK(w.confirmed_through() == 4);
   CHECK(w.take_checkpoint()->binlog.offset == 500);
   CHECK(w.unconfirmed() == 0);

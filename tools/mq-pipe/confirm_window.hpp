@@ -40,6 +40,8 @@ class ConfirmWindow {
   // Lines added and not confirmed.
   uint64_t unconfirmed() const { return unconfirmed_; }
 
+  // Whether the checkpoint moved since the last take_checkpoint() (cheap: no clock, no copy).
+  bool moved() const { return moved_; }
   // The checkpoint of the confirmed prefix, when it moved since the last call; else nullptr.
   const Checkpoint* take_checkpoint();
   // The latest checkpoint of the confirmed prefix (moved or not).
