@@ -2,8 +2,10 @@
 # services: mariadb
 # budget: 120
 # binlog-tail --mysql logins: an ed25519 account on the harness's MariaDB (a wrong password exits 77,
-# never printed); TLS on a second private MariaDB started here with a CA and a server certificate
-# made for the run: an account that REQUIRE SSL streams with --ssl-mode REQUIRED and with
+# never printed); a password given by --password-file, by --defaults-file ([client] password=) and
+# in the URL each logs in and streams, never in stderr or /proc/PID/cmdline (the URL's is blanked
+# there), a wrong one exits 77; TLS on a second private MariaDB started here with a CA and a server
+# certificate made for the run: an account that REQUIRE SSL streams with --ssl-mode REQUIRED and with
 # --ssl-ca (certificate verified), is refused without TLS (77), and an unknown CA is a TLS error (78).
 # Environment: BUILD (default build: bin/).
 set -uo pipefail
@@ -42,6 +44,58 @@ if sql -e "INSTALL SONAME 'auth_ed25519'" 2>"$tmp/plugin.err" || grep -q "alread
   fi
 else
   not_ok "binlog_live_auth: INSTALL SONAME 'auth_ed25519' failed: $(cat "$tmp/plugin.err")"
+fi
+
+# Credentials on binlog-tail's own command line (MYSQL_PWD unset): --password-file, --defaults-file
+# with a [client] password, and a URL with the password in it (blanked from the argument list).
+secret=Pw-s3cret-4711
+sql -e "CREATE USER pw@'127.0.0.1' IDENTIFIED BY '$secret';
+        GRANT REPLICATION SLAVE, REPLICATION CLIENT, SELECT ON *.* TO pw@'127.0.0.1';
+        CREATE DATABASE IF NOT EXISTS rp_auth; CREATE TABLE rp_auth.c (id INT PRIMARY KEY, how VARCHAR(40))"
+printf '%s\n' "$secret" >"$tmp/pw"
+printf '[client]\nuser=pw\npassword=%s\n' "$secret" >"$tmp/my.cnf"
+printf 'wrong-%s\n' "$secret" >"$tmp/bad.pw"
+n=0
+# login HOW ARGS...: binlog-tail streams live with ARGS; a row inserted meanwhile comes out; sets
+# cmdline (the running process's argument list), rc and err.
+login() {
+  local how=$1
+  shift
+  n=$((n + 1))
+  rm -f "$tmp/login.ck"
+  env -u MYSQL_PWD "$tail_bin" "$@" --checkpoint "$tmp/login.ck" --idle-interval 0.3 >"$tmp/login-$n.out" 2>"$tmp/login-$n.err" &
+  local pid=$!
+  live_pids+=("$pid")
+  wait_for_checkpoint "$tmp/login.ck" 10 >/dev/null 2>&1
+  cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)
+  sql -e "INSERT INTO rp_auth.c VALUES ($n, '$how')"
+  wait_for_checkpoint "$tmp/login.ck" 10 >/dev/null 2>&1
+  kill -TERM "$pid"
+  wait "$pid"
+  rc=$?
+  err=$(cat "$tmp/login-$n.err")
+  if [ "$rc" = 0 ] && grep -q "\"after\":{\"id\":$n,\"how\":\"$how\"}" "$tmp/login-$n.out" &&
+    [[ -n $cmdline && $cmdline != *"$secret"* && $err != *"$secret"* ]]; then
+    ok "binlog_live_auth: $how logs in and streams; the password is neither in stderr nor in /proc/PID/cmdline"
+  else
+    not_ok "binlog_live_auth: $how: exit $rc, cmdline '$cmdline', $err"
+  fi
+}
+login "--password-file" --mysql "mysql://pw@127.0.0.1:$MYSQL_PORT" --password-file "$tmp/pw"
+login "--defaults-file" --mysql "mysql://pw@127.0.0.1:$MYSQL_PORT" --defaults-file "$tmp/my.cnf"
+login "a URL with the password" --mysql "mysql://pw:$secret@127.0.0.1:$MYSQL_PORT"
+if [[ $cmdline == *"mysql://pw:"*"@127.0.0.1:$MYSQL_PORT"* ]]; then
+  ok "binlog_live_auth: a password given in the URL is blanked in /proc/PID/cmdline ($cmdline)"
+else
+  not_ok "binlog_live_auth: the URL in /proc/PID/cmdline: $cmdline"
+fi
+env -u MYSQL_PWD "$tail_bin" --stop-at-end --mysql "mysql://pw@127.0.0.1:$MYSQL_PORT" --password-file "$tmp/bad.pw" \
+  >/dev/null 2>"$tmp/bad.err"
+rc=$?
+if [ "$rc" = 77 ] && grep -q "Access denied" "$tmp/bad.err" && ! grep -q "$secret" "$tmp/bad.err"; then
+  ok "binlog_live_auth: a wrong password in --password-file exits 77, not printed"
+else
+  not_ok "binlog_live_auth: wrong --password-file: exit $rc, $(cat "$tmp/bad.err")"
 fi
 
 # TLS: a second server of our own, with certificates made here.

@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Rebuilds tables from binlog-tail's lines and compares them with the server's SELECT *.
 
-usage: binlog_live_rebuild.py --db DB --want DIR RUN.jsonl...
+usage: binlog_live_rebuild.py --db DB --want DIR [--reconcile] RUN.jsonl...
 
 RUN files are the outputs of successive binlog-tail runs (restarts, kills), in order. Lines are
 applied as a sink does: a line whose position (file sequence, offset, row) is at or before the last
 one applied is skipped (a transaction written again after a restart). DIR holds TABLE.json, one
 JSON_OBJECT per row as the server renders it. Prints one line of facts as JSON on stdout:
 {"ok": bool, "rows": N, "repeats": [transactions repeated at the start of each run after the
-first], "problems": [...]}.
+first], "problems": [...]}. With --reconcile, snapshot lines act as a sink's --reconcile does: at
+a table's SNAPSHOT_END, the rows of that table (with a primary key) the snapshot did not write are
+dropped (rows deleted while a snapshot that was killed was being taken again).
 """
 import argparse
 import json
@@ -38,6 +40,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", required=True)
     ap.add_argument("--want", required=True)
+    ap.add_argument("--reconcile", action="store_true")
     ap.add_argument("runs", nargs="+")
     a = ap.parse_args()
 
@@ -47,6 +50,7 @@ def main():
     rows = 0
     repeats = []
     torn = 0
+    snapped = {}  # --reconcile: table -> keys written by its snapshot since its SNAPSHOT_BEGIN
     for i, path in enumerate(a.runs):
         repeated_tx = set()
         with open(path, encoding="utf-8") as fh:
@@ -63,6 +67,18 @@ def main():
                 continue
             kind = l.get("eventType")
             key = pos_key(l["binlog"], l.get("row", 0))
+            if a.reconcile and l.get("db") == a.db:
+                name = l.get("table")
+                if kind == "SNAPSHOT_BEGIN":
+                    snapped[name] = set()
+                elif kind == "INSERT" and l.get("snapshot") and name in snapped:
+                    snapped[name].add(tuple(str(l["after"][c]) for c in l.get("pk") or []))
+                elif kind == "SNAPSHOT_END" and name in snapped:
+                    seen = snapped.pop(name)
+                    t = tables.get(name)
+                    if t is not None and isinstance(t["rows"], dict):
+                        for k in [k for k in t["rows"] if k not in seen]:
+                            del t["rows"][k]
             if kind == "HEARTBEAT":
                 continue
             if last is not None and key <= last:

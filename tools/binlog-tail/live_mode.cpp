@@ -8,12 +8,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <ctime>
 #include <memory>
 #include <optional>
 #include <random>
+#include <string>
 #include <thread>
 
 #include "binlog/constants.hpp"
@@ -63,6 +65,13 @@ bool is_gtid_event(uint8_t type) {
 }
 
 milliseconds seconds_ms(double s) { return milliseconds(static_cast<int64_t>(std::llround(s * 1000))); }
+
+// A number of seconds as given: 2, 0.5 (shortest form, not to_string's 2.000000).
+std::string seconds_text(double s) {
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, s);
+  return std::string(buf, r.ptr);
+}
 
 // Where to stream from.
 struct Start {
@@ -396,13 +405,18 @@ int LiveRun::run() {
       bool out_of_time = c_.retry_timeout > 0 && now - *failing_since >= seconds_ms(c_.retry_timeout);
       if (out_of_attempts || out_of_time) {
         std::string why = out_of_attempts ? std::to_string(attempts - 1) + " reconnection attempt(s)"
-                                          : "--retry-timeout " + std::to_string(c_.retry_timeout) + " s";
+                                          : "--retry-timeout " + seconds_text(c_.retry_timeout) + " s";
         if (c_.max_retries == 0) throw;
         fail(ErrorKind::kUnavailable, std::string(e.what()) + " (gave up after " + why + ")");
       }
       // 0.1 s doubling to 10 s, with jitter so that replicas of one server do not return in step.
       double base = std::min(10.0, 0.1 * std::pow(2.0, static_cast<double>(std::min<long>(attempts - 1, 10))));
       double wait = base * std::uniform_real_distribution<double>(0.75, 1.25)(jitter);
+      // The last wait ends at the --retry-timeout deadline, so that the give-up comes on time.
+      if (c_.retry_timeout > 0) {
+        double left = c_.retry_timeout - std::chrono::duration<double>(now - *failing_since).count();
+        wait = std::max(0.0, std::min(wait, left));
+      }
       log::warning(std::string(e.what()) + "; reconnecting in " + std::to_string(wait).substr(0, 4) + " s (attempt " +
                    std::to_string(attempts) + ")");
       ++reconnects_;
