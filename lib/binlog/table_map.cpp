@@ -569,14 +569,17 @@ std::shared_ptr<TableMap> parse_table_map(std::string_view body, uint64_t base, 
       if (s->columns.size() != n)
         fail(ErrorKind::kData, "the schema of `" + t.db + "`.`" + t.table + "` does not match its table map: " +
                                    std::to_string(s->columns.size()) + " columns in the schema, " + std::to_string(n) +
-                                   " in the binlog (events older than a DDL?); refusing to label the data");
+                                   " in the binlog (events older than a DDL?); refusing to label the data (log with "
+                                   "binlog_row_metadata=FULL so that the binlog describes its own columns)");
       for (size_t i = 0; i < n; ++i) {
         ColumnInfo& c = t.columns[i];
         const SchemaColumn& sc = s->columns[i];
         if (std::string why = schema_mismatch(c, sc); !why.empty())
           fail(ErrorKind::kData, "the schema of `" + t.db + "`.`" + t.table +
                                      "` does not match its table map: column " + std::to_string(i + 1) + " (" +
-                                     sc.name + ") " + why + " (events older than a DDL?); refusing to label the data");
+                                     sc.name + ") " + why +
+                                     " (events older than a DDL?); refusing to label the data (log with "
+                                     "binlog_row_metadata=FULL so that the binlog describes its own columns)");
         if (!have_names) c.name = sc.name;
         if (!c.signedness_known && is_numeric(c.type, mariadb)) {
           c.is_unsigned = sc.is_unsigned;

@@ -246,6 +246,15 @@ int QueryResult::find(std::string_view name) const {
   return -1;
 }
 
+std::string sql_literal(MYSQL* db, std::string_view text) {
+  std::string out(text.size() * 2 + 3, '\0');
+  out[0] = '\'';
+  unsigned long n = mysql_real_escape_string(db, out.data() + 1, text.data(), static_cast<unsigned long>(text.size()));
+  out.resize(n + 1);
+  out += '\'';
+  return out;
+}
+
 QueryResult query(MYSQL* db, std::string_view sql) {
   if (mysql_real_query(db, sql.data(), sql.size()) != 0) throw_mysql_error(db, "query failed: " + shorten(sql));
   MYSQL_RES* res = mysql_store_result(db);

@@ -95,6 +95,9 @@ class QueryResult {
 
 // Runs one statement (text protocol) and returns its stored result (empty for statements without one).
 QueryResult query(MYSQL* db, std::string_view sql);
+
+// `text` as a quoted SQL string literal, escaped for the connection's character set.
+std::string sql_literal(MYSQL* db, std::string_view text);
 // Runs one statement and discards any result.
 void execute(MYSQL* db, std::string_view sql);
 // The first column of the first row, or nullopt when there is no row or it is NULL.

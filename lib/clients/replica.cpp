@@ -102,21 +102,20 @@ void ReplicaConnection::read_settings() {
   settings_.mariadb = settings_.version.find("MariaDB") != std::string::npos;
 }
 
-Position ReplicaConnection::current_position() {
-  MYSQL* m = db_.get();
+Position binlog_end_position(MYSQL* m, const std::string& where) {
   const char* sql = "SHOW MASTER STATUS";
   if (mysql_real_query(m, sql, std::char_traits<char>::length(sql)) != 0) {
     // MySQL 8.4 removed SHOW MASTER STATUS (a syntax error there); 8.2+ has SHOW BINARY LOG STATUS.
-    if (mysql_errno(m) != ER_PARSE_ERROR) throw_mysql_error(m, "SHOW MASTER STATUS on " + where_);
+    if (mysql_errno(m) != ER_PARSE_ERROR) throw_mysql_error(m, "SHOW MASTER STATUS on " + where);
     sql = "SHOW BINARY LOG STATUS";
     if (mysql_real_query(m, sql, std::char_traits<char>::length(sql)) != 0)
-      throw_mysql_error(m, "SHOW BINARY LOG STATUS on " + where_);
+      throw_mysql_error(m, "SHOW BINARY LOG STATUS on " + where);
   }
   QueryResult r(mysql_store_result(m));
   if (!r || !r.next() || r.is_null(0) || r[0].empty())
-    fail(ErrorKind::kConfig, where_ + ": binary logging is off (start the server with log_bin)");
+    fail(ErrorKind::kConfig, where + ": binary logging is off (start the server with log_bin)");
   auto offset = parse_u64(r[1]);
-  if (!offset) fail(ErrorKind::kProtocol, where_ + ": " + sql + " gave position '" + std::string(r[1]) + "'");
+  if (!offset) fail(ErrorKind::kProtocol, where + ": " + sql + " gave position '" + std::string(r[1]) + "'");
   return Position{std::string(r[0]), *offset};
 }
 

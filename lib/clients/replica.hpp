@@ -51,6 +51,10 @@ struct BinlogFile {
   uint64_t size = 0;
 };
 
+// The end of the server's binary log on `m`: SHOW MASTER STATUS (SHOW BINARY LOG STATUS where the
+// former is gone, MySQL 8.4+). Throws Error(kConfig) when binary logging is off, naming `where`.
+Position binlog_end_position(MYSQL* m, const std::string& where);
+
 class ReplicaConnection {
  public:
   // Connects and reads the server's settings. Throws Error as connect_mysql does.
@@ -63,9 +67,8 @@ class ReplicaConnection {
   // For queries before start() (the connection streams afterwards).
   MYSQL* sql() const { return db_.get(); }
 
-  // The end of the server's binary log: SHOW MASTER STATUS (SHOW BINARY LOG STATUS where the former
-  // is gone, MySQL 8.4+). Throws Error(kConfig) when binary logging is off.
-  Position current_position();
+  // The end of the server's binary log (binlog_end_position).
+  Position current_position() { return binlog_end_position(db_.get(), where_); }
   // SHOW BINARY LOGS.
   std::vector<BinlogFile> binlog_files();
 

@@ -77,7 +77,7 @@ check_ddl() { # NAME CREATE ALTER EXPECTED-MESSAGE-PART
   run --schema-from "$MYSQL_URL" "$f"
   local name
   name=$(basename "$f")
-  if [[ $rc -eq 65 && $out != *'"eventType":"INSERT"'* && $err == "binlog-tail: error: $name:"[0-9]*": TABLE_MAP_EVENT: the schema of \`rp_schema\`.\`$1\` does not match its table map: $4"*"(events older than a DDL?); refusing to label the data" ]]; then
+  if [[ $rc -eq 65 && $out != *'"eventType":"INSERT"'* && $err == "binlog-tail: error: $name:"[0-9]*": TABLE_MAP_EVENT: the schema of \`rp_schema\`.\`$1\` does not match its table map: $4"*"(events older than a DDL?); refusing to label the data (log with binlog_row_metadata=FULL"* ]]; then
     ok "a table changed by ALTER TABLE $3 after its events: exit 65, no row line, the error names table, column and position"
   else
     not_ok "ALTER TABLE $3: exit $rc, stdout ${out:0:200}, stderr $err"

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "binlog/line_emitter.hpp"
+#include "cli/error.hpp"
 #include "event/position.hpp"
 
 namespace rowpipe::tail {
@@ -48,5 +49,15 @@ struct Config {
   std::string snapshot;       // --snapshot / --snapshot-only: db.t1,db.t2
   bool snapshot_only = false;
 };
+
+// A FILE:POS option value, FILE reduced to its base name (positions name files as the server does).
+// `forms` says what the option takes, for the usage error.
+inline Position position_option(const std::string& option, const std::string& text, const std::string& forms) {
+  auto p = Position::parse(text);
+  if (!p || p->file.empty()) fail(ErrorKind::kUsage, option + " " + text + ": " + forms);
+  if (size_t slash = p->file.find_last_of('/'); slash != std::string::npos) p->file.erase(0, slash + 1);
+  if (p->offset < 4) fail(ErrorKind::kUsage, option + " " + text + ": positions start at 4 (after the magic bytes)");
+  return *p;
+}
 
 }  // namespace rowpipe::tail

@@ -18,15 +18,7 @@
 namespace rowpipe::tail {
 namespace {
 
-// FILE:POS with FILE reduced to its base name (positions name files as the server does).
-Position position_option(const std::string& option, const std::string& text) {
-  auto p = Position::parse(text);
-  if (!p || p->file.empty())
-    fail(ErrorKind::kUsage, option + " " + text + ": give FILE:POS (GTID positions and 'current' need --mysql)");
-  if (size_t slash = p->file.find_last_of('/'); slash != std::string::npos) p->file.erase(0, slash + 1);
-  if (p->offset < 4) fail(ErrorKind::kUsage, option + " " + text + ": positions start at 4 (after the magic bytes)");
-  return *p;
-}
+constexpr const char* kFileForms = "give FILE:POS (GTID positions and 'current' need --mysql)";
 
 int main_body(ToolArgs& args) {
   Config c;
@@ -96,7 +88,7 @@ int main_body(ToolArgs& args) {
     if (!c.files.empty())
       fail(ErrorKind::kUsage, "--mysql streams from a server: give no FILE (" + c.files.front() + ")");
     c.from_text = from;
-    if (!to.empty()) c.to = position_option("--to", to);
+    if (!to.empty()) c.to = position_option("--to", to, kFileForms);
     if (!rotate.empty()) c.rotate = parse_rotate(rotate);
     if (!snapshot_only.empty()) {
       if (!c.snapshot.empty()) fail(ErrorKind::kUsage, "give --snapshot or --snapshot-only, not both");
@@ -119,8 +111,8 @@ int main_body(ToolArgs& args) {
     if (o->count() > 0 && o->get_name() != "--mysql")
       fail(ErrorKind::kUsage, o->get_name() + " needs --mysql (live mode)");
   if (c.files.empty()) fail(ErrorKind::kUsage, "no FILE given (see binlog-tail --help)");
-  if (!from.empty() && from != "earliest") c.from = position_option("--from", from);
-  if (!to.empty()) c.to = position_option("--to", to);
+  if (!from.empty() && from != "earliest") c.from = position_option("--from", from, kFileForms);
+  if (!to.empty()) c.to = position_option("--to", to, kFileForms);
   if (c.from && c.to && *c.to < *c.from)
     fail(ErrorKind::kUsage, "--to " + c.to->str() + " comes before --from " + c.from->str());
 

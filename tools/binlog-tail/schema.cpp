@@ -7,15 +7,6 @@
 namespace rowpipe::tail {
 namespace {
 
-std::string quoted(MYSQL* db, std::string_view text) {
-  std::string out(text.size() * 2 + 3, '\0');
-  out[0] = '\'';
-  unsigned long n = mysql_real_escape_string(db, out.data() + 1, text.data(), static_cast<unsigned long>(text.size()));
-  out.resize(n + 1);
-  out += '\'';
-  return out;
-}
-
 std::optional<uint64_t> number(const QueryResult& r, unsigned column) {
   if (r.is_null(column)) return std::nullopt;
   return parse_u64(r[column]);
@@ -87,7 +78,7 @@ const binlog::TableSchema* MysqlSchema::lookup(std::string_view db, std::string_
   auto key = std::make_pair(std::string(db), std::string(table));
   if (auto it = cache_.find(key); it != cache_.end()) return it->second.get();
   MYSQL* m = db_.get();
-  std::string where = " WHERE TABLE_SCHEMA = " + quoted(m, db) + " AND TABLE_NAME = " + quoted(m, table);
+  std::string where = " WHERE TABLE_SCHEMA = " + sql_literal(m, db) + " AND TABLE_NAME = " + sql_literal(m, table);
   // Collation ids: the column's own, else its character set's default collation (any collation of
   // the set gives the same conversion).
   QueryResult cols =

@@ -5,6 +5,7 @@
 
 #include "cli/error.hpp"
 #include "cli/log.hpp"
+#include "clients/replica.hpp"
 #include "event/json_writer.hpp"
 #include "sql/converter.hpp"
 
@@ -12,15 +13,6 @@ namespace rowpipe::tail {
 namespace {
 
 constexpr size_t kBlockBytes = size_t{1} << 20;
-
-std::string quoted_literal(MYSQL* db, std::string_view text) {
-  std::string out(text.size() * 2 + 3, '\0');
-  out[0] = '\'';
-  unsigned long n = mysql_real_escape_string(db, out.data() + 1, text.data(), static_cast<unsigned long>(text.size()));
-  out.resize(n + 1);
-  out += '\'';
-  return out;
-}
 
 std::string quoted_name(std::string_view name) {
   std::string out = "`";
@@ -52,7 +44,7 @@ Position snapshot_position(MYSQL* db) {
 std::string select_list(MYSQL* db, const SnapshotTable& t, bool mariadb) {
   if (!mariadb) return "*";
   QueryResult c = query(db, "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = " +
-                                quoted_literal(db, t.db) + " AND TABLE_NAME = " + quoted_literal(db, t.table) +
+                                sql_literal(db, t.db) + " AND TABLE_NAME = " + sql_literal(db, t.table) +
                                 " ORDER BY ORDINAL_POSITION");
   std::string list;
   bool special = false;
@@ -103,7 +95,7 @@ SnapshotResult write_snapshot(MYSQL* db, const std::vector<SnapshotTable>& table
   uint64_t total = 0;
   for (const auto& t : tables) {
     std::string where =
-        " WHERE TABLE_SCHEMA = " + quoted_literal(db, t.db) + " AND TABLE_NAME = " + quoted_literal(db, t.table);
+        " WHERE TABLE_SCHEMA = " + sql_literal(db, t.db) + " AND TABLE_NAME = " + sql_literal(db, t.table);
     auto rows = query_value(db, "SELECT IFNULL(TABLE_ROWS, 0) FROM information_schema.TABLES" + where);
     if (!rows) fail(ErrorKind::kConfig, "--snapshot: the server has no table `" + t.db + "`.`" + t.table + "`");
     total += parse_u64(*rows).value_or(0);
@@ -126,15 +118,7 @@ SnapshotResult write_snapshot(MYSQL* db, const std::vector<SnapshotTable>& table
     // read (needs RELOAD), then let them go.
     execute(db, "FLUSH TABLES WITH READ LOCK");
     execute(db, "START TRANSACTION WITH CONSISTENT SNAPSHOT");
-    const char* sql = "SHOW MASTER STATUS";
-    if (mysql_real_query(db, sql, std::char_traits<char>::length(sql)) != 0) {
-      sql = "SHOW BINARY LOG STATUS";
-      if (mysql_real_query(db, sql, std::char_traits<char>::length(sql)) != 0) throw_mysql_error(db, sql);
-    }
-    QueryResult r(mysql_store_result(db));
-    if (!r || !r.next() || r[0].empty())
-      fail(ErrorKind::kConfig, "--snapshot: the server reports no binlog position (log_bin off?)");
-    result.pos = Position{std::string(r[0]), parse_u64(r[1]).value_or(4)};
+    result.pos = binlog_end_position(db, "--snapshot");
     execute(db, "UNLOCK TABLES");
   }
 
