@@ -27,6 +27,9 @@ check "a URL of another scheme is a usage error"
 run_capture "$tool" --mongo mongodb://127.0.0.1:1 --guard --refetch mysql://u@127.0.0.1:1 /dev/null
 [[ $status -eq 64 && $err == *--refetch* ]]
 check "--refetch with --guard is a usage error"
+run_capture "$tool" --mongo 'mongodb://127.0.0.1:1/?w=0' --retry-for 0 /dev/null
+[[ $status -eq 64 && $err == *'w=0'* ]]
+check "an unacknowledged write concern (w=0) is refused: the checkpoint could pass unapplied writes"
 echo '{"d.t": {"keys": ["id"]}}' >"$TMP/badmap.json"
 run_capture "$tool" --mongo mongodb://127.0.0.1:1 --map "$TMP/badmap.json" /dev/null
 [[ $status -eq 78 && $err == *badmap.json* ]]

@@ -123,6 +123,15 @@ bool Guard::should_flush(const Batch& batch) {
 
 bool Guard::barrier(const Event& e) const {
   if (e.type == EventType::kDdl) return !config_.ignore_ddl && classify_ddl(e.sql) != DdlKind::kOther;
+  if (e.type == EventType::kUpdate && e.partial && e.before != nullptr && e.after != nullptr) {
+    // A partial UPDATE that moves its row reads the stored row: what the batch holds for it goes
+    // first. (Any column of both images that changed counts; a MINIMAL before image is the key.)
+    for (const auto& m : e.after->GetObject()) {
+      auto it = e.before->FindMember(m.name);
+      if (it != e.before->MemberEnd() && it->value != m.value) return true;
+    }
+    return false;
+  }
   return e.type == EventType::kSnapshotEnd && config_.reconcile;
 }
 
@@ -167,9 +176,9 @@ void Guard::on_event(const Event& e, Mapper& mapper, Batch& batch, LineSource& s
             // The stored row carried over to its new key, the image's columns over it.
             if (auto old = store_.find(old_target, key_old_.bytes())) {
               bson_t stored = view_of(*old);
-              bson_iter_t it;
-              bool tombstone = bson_iter_init_find(&it, &stored, "_rowpipe") && BSON_ITER_HOLDS_DOCUMENT(&it) &&
-                               bson_iter_init_find(&it, &stored, "_rowpipe.deleted");
+              bson_iter_t it, deleted;
+              bool tombstone =
+                  bson_iter_init(&it, &stored) && bson_iter_find_descendant(&it, "_rowpipe.deleted", &deleted);
               if (!tombstone) {
                 Bson rest;
                 bson_copy_to_excluding_noinit(&stored, rest.get(), "_id", "_rowpipe", nullptr);

@@ -43,7 +43,8 @@ class Guard {
   // Holds the row's writes (with positions) in `batch`, or acts on DDL and snapshot markers.
   void on_event(const Event& e, Mapper& mapper, Batch& batch, LineSource& source, Stats& stats);
   bool should_flush(const Batch& batch);
-  // True for lines that act on what is already written (TRUNCATE, DROP, a --reconcile SNAPSHOT_END):
+  // True for lines that act on what is already written (TRUNCATE, DROP, a --reconcile SNAPSHOT_END, a
+  // partial UPDATE that moves its row):
   // the held writes must be applied before on_event sees them.
   bool barrier(const Event& e) const;
   // Applies ops [begin, end) of `batch`. Throws Error(kData) when the server refuses a document.

@@ -181,7 +181,7 @@ bool Sink::apply_batch(size_t op_end) {
     }
     return true;
   } catch (const Error& e) {
-    if (e.kind() == ErrorKind::kUnavailable || e.kind() == ErrorKind::kInternal) throw;
+    if (e.kind() != ErrorKind::kData) throw;  // not this data: permission, config, outage
     log::info(std::string("the server refused a write (") + e.what() + "): applying the batch line by line");
     return apply_line_by_line(op_end);
   }
@@ -201,7 +201,7 @@ bool Sink::apply_line_by_line(size_t op_end) {
         store_->apply(plan_, apply_stats_);
       }
     } catch (const Error& e) {
-      if (e.kind() == ErrorKind::kUnavailable || e.kind() == ErrorKind::kInternal) throw;
+      if (e.kind() != ErrorKind::kData) throw;  // not this data: permission, config, outage
       if (!refuse_line(line, e.what())) {
         if (guard_) {
           // Stop: the lines before this one are applied (or set aside); acknowledge just those.

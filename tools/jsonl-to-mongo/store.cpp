@@ -139,6 +139,10 @@ void Store::connect() {
   o.timeout = options_.timeout;
   o.app_name = "jsonl-to-mongo";
   client_ = connect_mongo(url_, o);
+  if (!mongoc_write_concern_is_acknowledged(mongoc_client_get_write_concern(client_.get())))
+    fail(ErrorKind::kUsage, "MongoDB " + where_ +
+                                ": an unacknowledged write concern (w=0) would let the checkpoint pass writes the "
+                                "server never applied; remove it from the URL");
   info_ = server_info(client_.get(), url_);
   // FerretDB v1 (SQLite) keeps a connection per update statement until the command ends and has 100.
   update_chunk_ = info_.is_ferretdb() ? 64 : 1000;
