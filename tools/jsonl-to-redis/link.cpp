@@ -77,12 +77,6 @@ PurgeMarker PurgeMarker::parse(std::string_view text, std::string_view origin) {
   return m;
 }
 
-std::strong_ordering compare_checkpoints(const Checkpoint& a, const Checkpoint& b) {
-  if (auto c = a.binlog <=> b.binlog; c != 0) return c;
-  if (!a.applied || !b.applied) return a.applied.has_value() <=> b.applied.has_value();
-  return *a.applied <=> *b.applied;
-}
-
 Link::Link(Url url, LinkOptions options) : url_(std::move(url)), options_(std::move(options)) {
   if (auto socket = url_.param("socket")) {
     name_ = std::string(*socket);

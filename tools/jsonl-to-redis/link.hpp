@@ -16,13 +16,10 @@
 #include "clients/redis.hpp"
 #include "clients/url.hpp"
 #include "io/checkpoint.hpp"
+#include "io/checkpoint_order.hpp"
 #include "resp.hpp"
 
 namespace rowpipe::redis_sink {
-
-// Orders checkpoints of one ordered stream: by `binlog`, then a checkpoint without `applied` before one
-// with it (a chunk lies inside the transaction that starts at `binlog`), then by `applied`.
-std::strong_ordering compare_checkpoints(const Checkpoint& a, const Checkpoint& b);
 
 // A TRUNCATE or DROP TABLE whose keys are being deleted (ordered mode), stored as
 // {"table":"db.table","at":"FILE:POS:ROW"} (`at`: the statement's position) under

@@ -306,9 +306,11 @@ void Sink::settle() {
     acks_.pop_front();
     if (chunk) rowpipe::failpoint("mid-chunk");
   }
-  if (acks_.empty() && units_in_batch_ == 0 && !unit_open_) {
-    // Nothing pending: every line read is dealt with (applied, skipped or set aside), once the lines
-    // set aside are on disk.
+  // Nothing pending, not even commands of the line being applied (--guard opens a row's commands
+  // before it counts the row): every line read is dealt with (applied, skipped or set aside), once
+  // the lines set aside are on disk.
+  bool open = std::any_of(links_.begin(), links_.end(), [](const Link* l) { return l->open_commands() != 0; });
+  if (acks_.empty() && units_in_batch_ == 0 && !unit_open_ && !open) {
     if (source_.dead_lettered() != dead_synced_) {
       source_.sync_dead_letter();
       dead_synced_ = source_.dead_lettered();
