@@ -25,6 +25,9 @@ class AmqpPublisher final : public Publisher {
   void publish(uint64_t seq, std::string_view key, std::string_view body) override {
     queued_.push_back(
         Pending{seq, std::string(routing_fixed_ ? std::string_view(fixed_key_) : key), std::string(body)});
+    // A full window waits for confirms: take those already arrived (without blocking), so that
+    // publishing and the checkpoint keep pace with the broker, not with --max-buffer.
+    if (conn_ && !c_.no_confirm && sent_.size() >= c_.window) read_frames(0, -1);
     pump();
   }
 
