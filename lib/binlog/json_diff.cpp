@@ -79,11 +79,7 @@ bool apply_json_diff(std::string_view doc_text, std::string_view diff_text, std:
 #else
   // In-situ parsing of our own copies, values in one pool (as event/event.cpp parses lines).
   rapidjson::MemoryPoolAllocator<> pool;
-  // RapidJSON's SSE2 scanning (RAPIDJSON_SSE2) loads 16 aligned bytes at a time, up to 15 past the
-  // terminating NUL: the copies carry that much padding.
   std::string doc_copy(doc_text), diff_copy(diff_text);
-  doc_copy.append(16, '\0');
-  diff_copy.append(16, '\0');
   rapidjson::Reader reader;
   rapidjson::Document doc(&pool);
   if (json::parse_insitu(doc, doc_copy.data(), reader).IsError()) return false;

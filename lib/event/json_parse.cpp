@@ -31,8 +31,9 @@ bool overflows(std::string_view t) {
     ++p;
     bool negative = p < t.size() && t[p] == '-';
     if (p < t.size() && (t[p] == '-' || t[p] == '+')) ++p;
+    // Capped beyond any digit count a line can hold (so the sum with `magnitude` keeps its sign).
     long exp = 0;
-    for (; p < t.size() && t[p] >= '0' && t[p] <= '9'; ++p) exp = std::min(exp * 10 + (t[p] - '0'), 100000L);
+    for (; p < t.size() && t[p] >= '0' && t[p] <= '9'; ++p) exp = std::min(exp * 10 + (t[p] - '0'), 1'000'000'000'000L);
     magnitude += negative ? -exp : exp;
   }
   return magnitude > 0;

@@ -244,6 +244,9 @@ TEST_CASE("numbers convert exactly, typed as RapidJSON types them, with no undef
   CHECK(std::signbit(json::convert_number("-0").d));
   CHECK(std::signbit(json::convert_number("-1e-400").d));
   CHECK(json::convert_number("1e-400").d == 0.0);
+  // Long digit runs against long exponents: the magnitude is the exponent plus the digits' place.
+  CHECK(kind(("0." + std::string(200000, '0') + "1e300000").c_str()) == Number::kTooBig);
+  CHECK(json::convert_number("1" + std::string(200000, '0') + "e-300000").d == 0.0);
   // Correctly rounded: the nearest double, where RapidJSON's normal precision is off by an ulp.
   CHECK(json::convert_number("2.2250738585072011e-308").d == 2.2250738585072011e-308);
   CHECK(json::convert_number("0.1").d == 0.1);
